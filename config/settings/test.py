@@ -1,0 +1,30 @@
+"""Test settings. PostgreSQL when DATABASE_URL names it (CI), otherwise a SQLite file that worker
+subprocesses started by the tests can share."""
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F401,F403
+from .base import DATABASES, PATHMARKET, REST_FRAMEWORK
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+_TMP = Path(os.environ.get("PATHMARKET_TEST_TMP", tempfile.gettempdir())) / "pathmarket-test"
+_TMP.mkdir(parents=True, exist_ok=True)
+MEDIA_ROOT = _TMP / "media"
+PATHMARKET = {**PATHMARKET, "ARTIFACTS_DIR": MEDIA_ROOT / "runs"}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(_TMP / "test-db.sqlite3")}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "anon": "100000/min",
+        "user": "100000/min",
+        "forecasts": "100000/min",
+    },
+}

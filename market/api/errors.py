@@ -1,0 +1,48 @@
+"""One JSON error shape for the whole API: {"detail": human message, "errors": {field: [messages]}}."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _first_message(data: Any) -> str:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            msg = _first_message(value)
+            if msg:
+                return msg if key in ("detail", "non_field_errors") else f"{key}: {msg}"
+    if isinstance(data, list | tuple):
+        for item in data:
+            msg = _first_message(item)
+            if msg:
+                return msg
+    return str(data) if data not in (None, "") else ""
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        exc = exceptions.ValidationError(detail=detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError) and response.status_code == status.HTTP_400_BAD_REQUEST:
+        errors = data if isinstance(data, dict) else {"non_field_errors": data}
+        response.data = {"detail": _first_message(errors) or "Invalid input.", "errors": errors}
+    elif isinstance(data, dict) and "detail" in data:
+        response.data = {"detail": str(data["detail"]), **{k: v for k, v in data.items() if k != "detail"}}
+    else:
+        response.data = {"detail": _first_message(data)}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response.data["retry_after_seconds"] = int(exc.wait)
+    return response

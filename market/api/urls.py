@@ -1,0 +1,4 @@
+"""REST API (/api/v1/) of the market app."""
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

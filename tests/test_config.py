@@ -1,0 +1,21 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import database_from_url
+
+
+def test_postgres_url_is_parsed_into_a_database_entry():
+    db = database_from_url("postgres://alice:s%40cret@db.example:5433/pathmarket")
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["NAME"]) == (
+        "alice", "s@cret", "db.example", "5433", "pathmarket"
+    )
+
+
+def test_sqlite_url_keeps_the_absolute_path():
+    assert database_from_url("sqlite:////tmp/x.sqlite3")["NAME"] == "/tmp/x.sqlite3"
+
+
+def test_unknown_database_scheme_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="mysql"):
+        database_from_url("mysql://x/y")
