@@ -1,4 +1,8 @@
 """REST API (/api/v1/) of the experiments app."""
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from experiments.api import RunViewSet
+
+router = SimpleRouter()
+router.register("runs", RunViewSet, basename="run")
+urlpatterns = router.urls

@@ -1,5 +1,11 @@
 """HTML pages of the market app."""
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from market import views
 
 app_name = "market"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("markets/<int:pk>/", views.market_detail, name="detail"),
+    path("accounts/register/", views.register, name="register"),
+]

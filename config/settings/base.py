@@ -62,6 +62,15 @@ TEMPLATES = [
 DATABASES = {
     "default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The web server, the beat and two worker processes share one SQLite file under `make run`:
+    # WAL lets readers and one writer work together, IMMEDIATE transactions take the write lock up
+    # front (no "database is locked" on a read→write upgrade), and a writer waits up to 30 s.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -89,9 +98,10 @@ MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes unauthenticated requests 401 (not 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "market.api.pagination.StandardPagination",
@@ -120,6 +130,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" choice set; name the market's explicitly.
+    "ENUM_NAME_OVERRIDES": {"MarketStatusEnum": "market.models.MarketStatus"},
 }
 
 CACHES = {
@@ -142,9 +154,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(_BROKER_DIR),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        "control_folder": str(VAR_DIR / "celery" / "control"),  # else kombu writes ./control
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    # With acks_late a task stays unacknowledged while it runs, so Redis hands it to another worker
+    # after the visibility timeout: keep the timeout above the hard time limit.
+    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", env_int("PATHMARKET_TASK_TIME_LIMIT", 3600) + 600)}
 )
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"experiments.tasks.train_chunk_task": {"queue": "gpu"}}
@@ -157,6 +172,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("PATHMARKET_TASK_SOFT_TIME_LIMIT", 3000)
 CELERY_TASK_TIME_LIMIT = env_int("PATHMARKET_TASK_TIME_LIMIT", 3600)
+CELERY_TASK_TRACK_STARTED = True
+CELERY_RESULT_EXPIRES = 7 * 24 * 3600  # seconds; chord bookkeeping only, runs live in the database
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "close-due-markets": {"task": "market.tasks.close_due_markets_task", "schedule": 60.0},
 }
@@ -171,6 +190,11 @@ PATHMARKET = {
     "TASK_MAX_RETRIES": env_int("PATHMARKET_TASK_MAX_RETRIES", 3),
     "TASK_RETRY_BACKOFF": env_int("PATHMARKET_TASK_RETRY_BACKOFF", 5),  # seconds, doubled per retry
     "ARTIFACTS_DIR": MEDIA_ROOT / "runs",
+    "DEVICE": env_str("PATHMARKET_DEVICE", "auto"),  # auto | cpu | cuda, for training tasks
+    "TORCH_THREADS": env_int("PATHMARKET_TORCH_THREADS", 1),  # per worker process; 0 = torch default
+    # The market hears about its runs through these two callables (experiments never imports market).
+    "RUN_STATUS_HOOK": "market.resolution.market_settle_from_run",
+    "RUN_ANNUL_HOOK": "market.resolution.market_annul_from_run",
 }
 
 LOGGING = {

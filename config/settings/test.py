@@ -15,6 +15,15 @@ MEDIA_ROOT = _TMP / "media"
 PATHMARKET = {**PATHMARKET, "ARTIFACTS_DIR": MEDIA_ROOT / "runs"}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(_TMP / "test-db.sqlite3")}
+# Celery: tasks sent by code under test go nowhere unless a test points a worker at a real broker
+# (tests/e2e start worker subprocesses with CELERY_BROKER_URL=redis://…).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "cache+memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+    if CELERY_BROKER_URL.startswith("redis")
+    else {}
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,4 +1,13 @@
-"""REST API (/api/v1/) of the market app."""
-from django.urls import path  # noqa: F401
+"""REST API (/api/v1/) of the market app — paths as in DESIGN.md §9."""
+from django.urls import path
 
-urlpatterns: list = []
+from market.api import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("health/", views.HealthView.as_view(), name="api-health"),
+    path("markets/", views.MarketListView.as_view(), name="api-markets"),
+    path("markets/<int:pk>/", views.MarketDetailView.as_view(), name="api-market"),
+    path("markets/<int:pk>/forecasts/", views.ForecastsView.as_view(), name="api-market-forecasts"),
+    path("me/", views.MeView.as_view(), name="api-me"),
+]

@@ -1,0 +1,122 @@
+"""REST API of the evaluator (DESIGN.md §9): leaderboard, general factor, calibration. Views validate
+the query, call one selector and return its JSON-ready result."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from evaluator import selectors
+from evaluator.factor import CONCEPTS
+from evaluator.models import ForecasterKind
+from market.api.pagination import StandardPagination
+
+CONCEPT_PARAM = OpenApiParameter("concept", str, enum=list(CONCEPTS), description="Restrict to one concept A–H.")
+
+
+def _concept(request: Request) -> str | None:
+    value = (request.query_params.get("concept") or "").strip().upper()
+    if value and value not in CONCEPTS:
+        raise exceptions.ValidationError({"concept": [f"'{value}' is not a concept; use one of A–H."]})
+    return value or None
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    user = serializers.CharField()
+    peer_score = serializers.FloatField(help_text="Mean time-averaged peer score over resolved markets.")
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% bootstrap interval over markets (null with one market).")
+    ci_high = serializers.FloatField(allow_null=True)
+    n_markets = serializers.IntegerField()
+    coverage_sum = serializers.FloatField()
+    rank_score = serializers.FloatField(help_text="Σ peer / max(30, Σ coverage); the table's order.")
+    baseline_score = serializers.FloatField(allow_null=True)
+    kind = serializers.CharField(help_text="'user', or 'market_price' / 'community' for reference rows.")
+
+
+class LeaderboardView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Leaderboard: mean peer score per user with bootstrap CIs",
+        parameters=[CONCEPT_PARAM],
+        responses=inline_serializer("Leaderboard", {
+            "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True), "results": LeaderboardRowSerializer(many=True),
+            "reference": LeaderboardRowSerializer(many=True), "n_markets": serializers.IntegerField(),
+        }),
+    )
+    def get(self, request: Request) -> Response:
+        board = selectors.leaderboard(concept=_concept(request))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(board["rows"], request, view=self)
+        response = paginator.get_paginated_response(page)
+        response.data["reference"] = board["reference"]
+        response.data["n_markets"] = board["n_markets"]
+        response.data["concept"] = board["concept"]
+        return response
+
+
+class FactorView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="The estimated general factor of path dependence",
+        responses=inline_serializer("Factor", {
+            "n_setups": serializers.IntegerField(),
+            "matrix": serializers.ListField(child=serializers.DictField(), help_text="{setup, task, arch, A … H}"),
+            "pc1_share": serializers.FloatField(allow_null=True),
+            "pc1_ci": serializers.ListField(child=serializers.FloatField(), allow_null=True),
+            "null_p95": serializers.FloatField(allow_null=True, help_text="95th percentile of PC1's share with no factor."),
+            "loadings": serializers.DictField(child=serializers.FloatField()),
+            "loadings_ci": serializers.DictField(child=serializers.ListField(child=serializers.FloatField())),
+            "fa_loadings": serializers.DictField(child=serializers.FloatField()),
+            "rows_needed": serializers.IntegerField(),
+            "n_missing": serializers.IntegerField(),
+            "verdict": serializers.CharField(),
+            "verdict_code": serializers.ChoiceField(
+                choices=["insufficient_data", "no_evidence", "suggestive", "contrast", "general_factor"]),
+        }),
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.factor_summary())
+
+
+Calibration = inline_serializer("Calibration", {
+    "n": serializers.IntegerField(),
+    "bins": serializers.ListField(child=serializers.DictField(), help_text="reliability bins with 90% bands"),
+    "ece": serializers.FloatField(allow_null=True),
+    "murphy": serializers.DictField(allow_null=True, help_text="brier, reliability, resolution, uncertainty, within_bin, n"),
+    "by_concept": serializers.DictField(child=serializers.DictField()),
+})
+
+
+class UserCalibrationView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="Calibration of a user's last forecasts on resolved markets", parameters=[CONCEPT_PARAM],
+                   responses=Calibration)
+    def get(self, request: Request, username: str) -> Response:
+        user = get_object_or_404(get_user_model(), username=username)
+        data = selectors.calibration(user=user, concept=_concept(request))
+        return Response({"username": user.get_username(), **data})
+
+
+class ReferenceCalibrationView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Calibration of the market price or the community aggregate",
+        parameters=[CONCEPT_PARAM, OpenApiParameter("forecaster", str, enum=["market_price", "community"])],
+        responses=Calibration,
+    )
+    def get(self, request: Request) -> Response:
+        forecaster = request.query_params.get("forecaster", ForecasterKind.MARKET_PRICE)
+        if forecaster not in (ForecasterKind.MARKET_PRICE, ForecasterKind.COMMUNITY):
+            raise exceptions.ValidationError({"forecaster": ["Use 'market_price' or 'community'."]})
+        data = selectors.calibration(forecaster=forecaster, concept=_concept(request))
+        return Response({"forecaster": forecaster, **data})

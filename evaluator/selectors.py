@@ -1,0 +1,253 @@
+"""Reads of the evaluator: community aggregate, leaderboard, calibration, score histories, the
+general-factor matrix and its analysis, and the frames behind the CSV exports."""
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+
+from evaluator.calibration import calibration_summary
+from evaluator.community import community_aggregate
+from evaluator.community import community_series as community_series_math
+from evaluator.factor import CONCEPTS, general_factor
+from evaluator.leaderboard import leaderboard_table
+from evaluator.models import FactorCell, ForecasterKind, Score, ScoreKind
+
+REFERENCE_LABELS = {
+    ForecasterKind.MARKET_PRICE: "market price",
+    ForecasterKind.COMMUNITY: "community aggregate",
+}
+
+
+def _option(name: str, default):
+    return settings.PATHMARKET.get(name, default)
+
+
+def _forecasts_of(market_id: int) -> tuple[list, list, list]:
+    from market.models import Forecast
+
+    rows = list(
+        Forecast.objects.filter(market_id=market_id).order_by("created_at", "pk")
+        .values_list("user_id", "created_at", "probability_after")
+    )
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def community_probability(*, market_id: int) -> float | None:
+    """Current community aggregate (recency-weighted median of each user's latest probability);
+    None before the first forecast."""
+    users, times, probs = _forecasts_of(market_id)
+    if not probs:
+        return None
+    return community_aggregate(users, times, probs)
+
+
+def community_series(*, market_id: int) -> list[dict]:
+    """The community aggregate over time: ``[{"time": datetime, "probability": float, "n_forecasters": int}]``,
+    one point per distinct forecast time (computed live from the forecasts)."""
+    users, times, probs = _forecasts_of(market_id)
+    if not probs:
+        return []
+    frame = community_series_math(users, times, probs)
+    return [
+        {"time": t, "probability": float(p), "n_forecasters": int(n)}
+        for t, p, n in zip(frame["time"], frame["probability"], frame["n_forecasters"])
+    ]
+
+
+# --- scores ------------------------------------------------------------------------------------------
+
+def _score_frame(*, concept: str | None = None, user: AbstractBaseUser | None = None) -> pd.DataFrame:
+    """Score rows pivoted to one row per (market, forecaster)."""
+    qs = Score.objects.all()
+    if concept:
+        qs = qs.filter(concept=concept)
+    if user is not None:
+        qs = qs.filter(user=user)
+    rows = list(
+        qs.values(
+            "market_id", "market__title", "concept", "forecaster", "user_id", "user__username", "kind", "value",
+            "coverage", "probability", "outcome", "n_forecasts", "resolved_at",
+        )
+    )
+    columns = ["market_id", "title", "concept", "forecaster", "user_id", "username", "resolved_at", "outcome",
+               "probability", "coverage", "n_forecasts", *ScoreKind.values]
+    if not rows:
+        return pd.DataFrame({c: [] for c in columns})
+    frame = pd.DataFrame(rows).rename(columns={"market__title": "title", "user__username": "username"})
+    keys = ["market_id", "title", "concept", "forecaster", "user_id", "username", "resolved_at", "outcome",
+            "probability", "coverage", "n_forecasts"]
+    frame["user_key"] = frame["user_id"].fillna(-1).astype(int)
+    ident = ["market_id", "forecaster", "user_key"]
+    meta = frame.drop_duplicates(ident)[[*keys, "user_key"]]
+    values = frame.pivot(index=ident, columns="kind", values="value").reset_index()
+    values.columns.name = None
+    wide = meta.merge(values, on=ident).drop(columns=["user_key"])
+    wide["user_id"] = wide["user_id"].astype("Int64")
+    for kind in ScoreKind.values:
+        if kind not in wide:
+            wide[kind] = np.nan
+    return wide[columns].sort_values(["resolved_at", "market_id", "forecaster", "username"]).reset_index(drop=True)
+
+
+def leaderboard(*, concept: str | None = None) -> dict:
+    """Mean peer score per user over resolved markets, with bootstrap CIs, plus reference rows.
+
+    Returns
+    -------
+    dict
+        ``{"rows": [...], "reference": [...], "n_markets", "concept", "min_coverage"}``. Each row has
+        ``user, peer_score, ci_low, ci_high, n_markets, coverage_sum, rank_score, baseline_score``
+        (NaN as None). Reference rows (market price, community aggregate) use the label as ``user``.
+    """
+    frame = _score_frame(concept=concept)
+    n_resamples = int(_option("LEADERBOARD_BOOTSTRAP", 1000))
+    min_coverage = float(_option("LEADERBOARD_MIN_COVERAGE", 30))
+    out = {"rows": [], "reference": [], "n_markets": int(frame["market_id"].nunique()), "concept": concept,
+           "min_coverage": min_coverage}
+    if frame.empty:
+        return out
+    frame = frame.rename(columns={"peer": "peer_score", "baseline": "baseline_score"})
+    users = frame[frame["forecaster"] == ForecasterKind.USER].assign(forecaster=lambda f: f["username"])
+    refs = frame[frame["forecaster"] != ForecasterKind.USER]
+    for key, part in (("rows", users), ("reference", refs)):
+        part = part.dropna(subset=["peer_score"])
+        table = leaderboard_table(part[["forecaster", "peer_score", "coverage", "baseline_score"]],
+                                  n_resamples=n_resamples, min_coverage=min_coverage)
+        for rec in table.to_dict(orient="records"):
+            label = REFERENCE_LABELS.get(rec["forecaster"], rec["forecaster"]) if key == "reference" else rec["forecaster"]
+            row = {"user": label, "kind": rec["forecaster"] if key == "reference" else "user"}
+            for field in ("peer_score", "ci_low", "ci_high", "coverage_sum", "rank_score", "baseline_score"):
+                value = float(rec[field])
+                row[field] = value if math.isfinite(value) else None
+            row["n_markets"] = int(rec["n_markets"])
+            out[key].append(row)
+    return out
+
+
+def _calibration_block(frame: pd.DataFrame, n_bins: int) -> dict:
+    return calibration_summary(frame["outcome"].astype(int).to_numpy(), frame["probability"].to_numpy(dtype=float),
+                               n_bins=n_bins)
+
+
+def calibration(*, user: AbstractBaseUser | None = None, forecaster: str = ForecasterKind.USER,
+                concept: str | None = None, n_bins: int = 10) -> dict:
+    """Calibration of one forecaster's last forecast on each resolved market, overall and per concept.
+
+    Parameters
+    ----------
+    user : User, optional
+        The user, when ``forecaster == "user"``.
+    forecaster : {"user", "market_price", "community"}
+    concept : str, optional
+        Restrict to one concept A–H.
+
+    Returns
+    -------
+    dict
+        ``{"n", "bins", "ece", "murphy", "by_concept": {concept: {...}}}``.
+    """
+    qs = Score.objects.filter(kind=ScoreKind.BRIER, forecaster=forecaster)
+    if forecaster == ForecasterKind.USER:
+        qs = qs.filter(user=user)
+    if concept:
+        qs = qs.filter(concept=concept)
+    frame = pd.DataFrame(list(qs.values("concept", "probability", "outcome")), columns=["concept", "probability", "outcome"])
+    result = _calibration_block(frame, n_bins)
+    result["by_concept"] = {
+        c: _calibration_block(part, n_bins) for c, part in sorted(frame.groupby("concept"), key=lambda kv: kv[0])
+    }
+    return result
+
+
+def user_score_history(*, user: AbstractBaseUser) -> list[dict]:
+    """One row per resolved market the user forecast on, oldest first: market, outcome, last
+    probability, the four scores and coverage."""
+    frame = _score_frame(user=user)
+    records = frame.drop(columns=["forecaster", "user_id", "username"]).to_dict(orient="records")
+    for rec in records:
+        for key, value in list(rec.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                rec[key] = None
+        rec["outcome"] = "yes" if rec["outcome"] else "no"
+    return records
+
+
+# --- general factor ----------------------------------------------------------------------------------
+
+def factor_matrix() -> pd.DataFrame:
+    """The setups × concepts matrix: index ``setup``, columns ``task, arch, A … H`` (NaN = missing)."""
+    rows = list(FactorCell.objects.values("setup", "task", "arch", "concept", "statistic"))
+    if not rows:
+        return pd.DataFrame(columns=["task", "arch", *CONCEPTS], index=pd.Index([], name="setup"))
+    frame = pd.DataFrame(rows)
+    values = frame.pivot_table(index="setup", columns="concept", values="statistic", aggfunc="first")
+    values = values.reindex(columns=list(CONCEPTS))
+    meta = frame.groupby("setup")[["task", "arch"]].first()
+    out = meta.join(values).sort_index()
+    out.columns.name = None
+    out.index.name = "setup"
+    return out
+
+
+def factor_summary() -> dict:
+    """The general-factor analysis of the current matrix (cached per matrix content).
+
+    Returns
+    -------
+    dict
+        ``FactorResult.to_dict()`` plus ``n_setups`` (all rows of the matrix), ``matrix`` (a list of
+        ``{setup, task, arch, A … H}`` with None for missing cells) and ``concepts``.
+    """
+    matrix = factor_matrix()
+    n_boot = int(_option("FACTOR_BOOTSTRAP", 2000))
+    n_null = int(_option("FACTOR_NULL", 1000))
+    digest = hashlib.sha256(
+        matrix.to_csv(float_format="%.12g").encode() + f"|{n_boot}|{n_null}".encode()
+    ).hexdigest()
+    key = f"evaluator:factor:{digest}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    result = general_factor(matrix[list(CONCEPTS)], n_bootstrap=n_boot, n_null=n_null).to_dict()
+    records = []
+    for setup, row in matrix.iterrows():
+        rec = {"setup": setup, "task": row["task"], "arch": row["arch"]}
+        for c in CONCEPTS:
+            value = row[c]
+            rec[c] = None if pd.isna(value) else float(value)
+        records.append(rec)
+    summary = {**result, "n_setups": int(matrix.shape[0]), "matrix": records, "concepts": list(CONCEPTS)}
+    cache.set(key, summary, timeout=24 * 3600)
+    return summary
+
+
+# --- exports -----------------------------------------------------------------------------------------
+
+def forecasts_frame(*, user: AbstractBaseUser | None = None) -> pd.DataFrame:
+    """Every forecast (the public trade history), or one user's: one row per trade."""
+    from market.models import Forecast
+
+    qs = Forecast.objects.all()
+    if user is not None:
+        qs = qs.filter(user=user)
+    columns = ["forecast_id", "market_id", "market_title", "concept", "market_status", "market_outcome", "username",
+               "created_at", "probability_before", "probability_after"]
+    rows = list(
+        qs.order_by("market_id", "created_at", "pk").values_list(
+            "pk", "market_id", "market__title", "market__concept", "market__status", "market__outcome",
+            "user__username", "created_at", "probability_before", "probability_after",
+        )
+    )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def scores_frame(*, user: AbstractBaseUser | None = None) -> pd.DataFrame:
+    """Every stored score (one row per market and forecaster, the four kinds as columns)."""
+    frame = _score_frame(user=user)
+    return frame.drop(columns=["user_id"])

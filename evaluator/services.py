@@ -1,0 +1,164 @@
+"""Writes of the evaluator: stores scores, the community series and the general-factor matrix.
+
+The market app calls :func:`market_scores_recompute` inside ``market_resolve`` / ``market_annul``;
+the experiments pipeline calls :func:`factor_record` from its run finalizer. The maths is in the
+pure modules (``scoring``, ``time_averaged``, ``community``, ``calibration``, ``factor``).
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from evaluator.community import community_series as community_series_math
+from evaluator.models import CommunityPoint, FactorCell, FactorSource, ForecasterKind, Score, ScoreKind
+from evaluator.time_averaged import reference_scores, time_averaged_scores
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["factor_record", "market_scores_recompute"]
+
+
+def _window(market) -> tuple | None:
+    """The open window ``[opened_at, min(close_time, closed_at))`` in which forecasts count."""
+    start = market.opened_at or market.created_at
+    end = market.close_time
+    if market.closed_at is not None and market.closed_at < end:
+        end = market.closed_at
+    if start is None or end is None or end <= start:
+        return None
+    return start, end
+
+
+def _score_rows(*, market, forecaster: str, user_id: int | None, scores: dict, n_forecasts: int,
+                outcome: bool) -> list[Score]:
+    common = dict(
+        market=market, forecaster=forecaster, user_id=user_id, coverage=min(max(scores["coverage"], 0.0), 1.0),
+        probability=scores["last_probability"], outcome=outcome, n_forecasts=n_forecasts,
+        concept=market.concept, resolved_at=market.resolved_at,
+    )
+    values = {
+        ScoreKind.BASELINE: scores["baseline_score"],
+        ScoreKind.PEER: scores["peer_score"],
+        ScoreKind.BRIER: scores["brier_last"],
+        ScoreKind.LOG_LOSS: scores["log_loss_last"],
+    }
+    return [Score(kind=kind, value=float(v), **common) for kind, v in values.items() if math.isfinite(v)]
+
+
+def market_scores_recompute(*, market_id: int) -> int:
+    """Delete and re-create every Score row (and the community series) of one market, atomically.
+
+    Users, the LMSR price and the community aggregate are each scored on the time-averaged
+    baseline and peer scores and on the Brier score and log loss of their last forecast before close.
+
+    Parameters
+    ----------
+    market_id : int
+
+    Returns
+    -------
+    int
+        Score rows written: 0 for an annulled or unresolved market (whose rows are all removed).
+    """
+    from market.models import Forecast, Market, MarketStatus, Outcome
+
+    with transaction.atomic():
+        market = Market.objects.select_for_update(of=("self",)).get(pk=market_id)
+        Score.objects.filter(market=market).delete()
+        CommunityPoint.objects.filter(market=market).delete()
+        if market.status != MarketStatus.RESOLVED or market.outcome not in Outcome.values:
+            return 0
+        outcome = market.outcome == Outcome.YES
+        forecasts = list(
+            Forecast.objects.filter(market=market).order_by("created_at", "pk")
+            .values_list("user_id", "created_at", "probability_after", "probability_before")
+        )
+        users = [f[0] for f in forecasts]
+        times = [f[1] for f in forecasts]
+        probs = [f[2] for f in forecasts]
+
+        series = community_series_math(users, times, probs)
+        CommunityPoint.objects.bulk_create(
+            CommunityPoint(market=market, time=row.time, probability=float(row.probability),
+                           n_forecasters=int(row.n_forecasters))
+            for row in series.itertuples()
+        )
+        window = _window(market)
+        if window is None:
+            logger.warning("market %s has an empty forecasting window; no scores", market_id)
+            return 0
+        open_time, close_time = window
+        rows: list[Score] = []
+        table = time_averaged_scores(users, times, probs, outcome=int(outcome), open_time=open_time,
+                                     close_time=close_time)
+        for rec in table.to_dict(orient="records"):
+            rows += _score_rows(market=market, forecaster=ForecasterKind.USER, user_id=int(rec["forecaster"]),
+                                scores=rec, n_forecasts=int(rec["n_forecasts"]), outcome=outcome)
+        price_times = [open_time, *times]
+        price_probs = [forecasts[0][3] if forecasts else 0.5, *probs]  # the price before the first trade
+        references = {
+            ForecasterKind.MARKET_PRICE: (price_times, price_probs),
+            ForecasterKind.COMMUNITY: (list(series["time"]), list(series["probability"].clip(1e-6, 1 - 1e-6))),
+        }
+        for kind, (r_times, r_probs) in references.items():
+            if not r_times:
+                continue
+            scored = reference_scores(
+                r_times, r_probs, crowd_forecaster=users, crowd_times=times, crowd_prob=probs,
+                outcome=int(outcome), open_time=open_time, close_time=close_time,
+            )
+            if scored["coverage"] > 0:
+                rows += _score_rows(market=market, forecaster=kind, user_id=None, scores=scored,
+                                    n_forecasts=len(r_times), outcome=outcome)
+        Score.objects.bulk_create(rows)
+        return len(rows)
+
+
+def factor_record(
+    *, setup: str, task: str, arch: str, concept: str, statistic: float, run_id: int | None, source: str
+) -> None:
+    """Upsert one cell of the general-factor matrix (idempotent: keyed by ``(setup, concept)``).
+
+    Parameters
+    ----------
+    setup : str
+        Row key: task × architecture × setting, e.g. ``"modadd/transformer/default"``. Put everything
+        that defines the setting (preset, parameters) in it, so different settings stay different rows.
+    task, arch : str
+        The task and architecture, for filters and display.
+    concept : {"A", …, "H"}
+    statistic : float
+        The concept's statistic, oriented higher = more path-dependent; must be finite.
+    run_id : int or None
+        The ExperimentRun that measured it, if any.
+    source : {"run", "suite"}
+
+    Raises
+    ------
+    ValueError
+        On an empty setup, an unknown concept or source, or a non-finite statistic.
+    """
+    setup, task, arch, concept = str(setup).strip(), str(task).strip(), str(arch).strip(), str(concept).strip().upper()
+    if not setup or len(setup) > 200:
+        raise ValueError("setup must be a non-empty string of at most 200 characters.")
+    if not task or not arch or len(task) > 40 or len(arch) > 40:
+        raise ValueError("task and arch must be non-empty strings of at most 40 characters.")
+    if concept not in "ABCDEFGH" or len(concept) != 1:
+        raise ValueError(f"concept must be one of A–H; got {concept!r}.")
+    if source not in FactorSource.values:
+        raise ValueError(f"source must be one of {FactorSource.values}; got {source!r}.")
+    try:
+        value = float(statistic)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"statistic must be a number; got {statistic!r}.") from exc
+    if not math.isfinite(value):
+        raise ValueError(f"statistic must be finite; got {value}.")
+    defaults = {"task": task, "arch": arch, "statistic": value, "run_id": run_id, "source": source}
+    try:
+        with transaction.atomic():
+            FactorCell.objects.update_or_create(setup=setup, concept=concept, defaults=defaults)
+    except IntegrityError:  # inserted concurrently by another finalizer: update the row it created
+        FactorCell.objects.filter(setup=setup, concept=concept).update(**defaults, updated_at=timezone.now())

@@ -1,0 +1,110 @@
+"""REST API of experiment runs: ``GET /api/v1/runs/``, ``GET /api/v1/runs/{id}/`` and staff actions
+``POST /api/v1/runs/{id}/requeue/``, ``/verify/`` and ``/annul/``."""
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import exceptions, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from experiments import selectors, services
+from experiments.models import ExperimentRun
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """Fields of DESIGN.md §9, exactly."""
+
+    market = serializers.IntegerField(source="market_id", allow_null=True, read_only=True)
+    per_seed = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExperimentRun
+        fields = [
+            "id", "market", "status", "progress", "message", "spec", "spec_sha256", "statistic",
+            "ci_low", "ci_high", "details", "per_seed", "provenance", "decision",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_per_seed(self, run: ExperimentRun) -> list[dict]:
+        return selectors.run_per_seed(run=run)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_decision(self, run: ExperimentRun) -> dict:
+        return selectors.run_decision(run=run)
+
+
+class AnnulSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
+
+
+class RunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Experiment runs (public, read-only); staff can re-queue, verify and annul."""
+
+    serializer_class = RunSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self):
+        params = self.request.query_params
+        market = params.get("market")
+        if market is not None and not market.isdigit():
+            raise exceptions.ValidationError({"market": ["market must be a market id (an integer)."]})
+        status_ = params.get("status")
+        if status_ and status_ not in ExperimentRun.Status.values:
+            raise exceptions.ValidationError(
+                {"status": [f"status must be one of {', '.join(ExperimentRun.Status.values)}."]}
+            )
+        return selectors.runs_list(
+            market_id=int(market) if market else None, status=status_, purpose=params.get("purpose") or None
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("market", int, description="only runs of this market"),
+            OpenApiParameter("status", str, enum=ExperimentRun.Status.values),
+            OpenApiParameter("purpose", str, enum=ExperimentRun.Purpose.values),
+        ]
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def _staff_action(self, func, **kwargs) -> ExperimentRun | dict:
+        try:
+            return func(run_id=self.get_object().pk, **kwargs)
+        except services.RunError as exc:
+            raise exceptions.ValidationError({"detail": [str(exc)]}) from exc
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def requeue(self, request: Request, pk: str | None = None) -> Response:
+        """Staff: put a failed (or stalled) run back in the queue; trained seeds are kept."""
+        run = self._staff_action(services.run_requeue)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def verify(self, request: Request, pk: str | None = None) -> Response:
+        """Staff: re-run the same spec with fresh seeds as a separate verification run."""
+        run = self._staff_action(services.run_verify, requested_by=request.user)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=AnnulSerializer,
+        responses={200: inline_serializer("AnnulResponse", {"action": serializers.CharField()})},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def annul(self, request: Request, pk: str | None = None) -> Response:
+        """Staff: annul the run's market with refunds (for a failed run)."""
+        body = AnnulSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            report = self._staff_action(services.run_annul_market, reason=body.validated_data["reason"], actor=request.user)
+        except Exception as exc:  # market state errors carry a message for the person
+            message = getattr(exc, "message", None)
+            if message is None:
+                raise
+            raise exceptions.ValidationError({"detail": [message]}) from exc
+        return Response(report)

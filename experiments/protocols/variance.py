@@ -1,0 +1,119 @@
+"""Concept A, variance across runs: mean pairwise OOD disagreement between seeds.
+
+Train S seeds of one setup and compare every pair on an in-distribution test set and on the task's
+out-of-distribution probe, following the underspecification protocol of D'Amour et al. (2020),
+"Underspecification Presents Challenges for Credibility in Modern Machine Learning" (JMLR 2022):
+models that are equivalent in distribution (low ``Dis_ID``) but disagree off distribution (high
+``Dis_OOD``, ratio ``R = Dis_OOD / Dis_ID``) are underspecified by the training process. Internal
+variance is measured with linear CKA (Kornblith et al. 2019) between the seeds' last hidden layers.
+
+Statistic ``dis_ood``: mean over unordered pairs of seeds of ``mean 1[argmax f ≠ argmax g]`` on the
+OOD probe; **higher = runs differ more = more path-dependent**. The CI is a percentile bootstrap
+over seeds (pairs of the same seed drawn twice are excluded).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments import plots
+from experiments.evaluation import member_outputs, train_task
+from experiments.metrics import bootstrap_ci, pairwise_disagreement, pairwise_linear_cka, pairwise_mean
+from experiments.mltasks import get_task
+from experiments.protocols.base import (
+    PROTOCOLS,
+    Progress,
+    Protocol,
+    ProtocolConfig,
+    Result,
+    frame_from_outputs,
+    register_protocol,
+)
+
+
+def _stack(outputs: list[dict[str, Any]], key: str) -> np.ndarray:
+    return np.stack([np.asarray(o[key]) for o in outputs])
+
+
+def spread(values: np.ndarray) -> dict[str, float]:
+    """Mean, SD (ddof=1), IQR, min and max of a per-seed scalar."""
+    values = np.asarray(values, dtype=float)
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+            "iqr": float(q3 - q1), "min": float(values.min()), "max": float(values.max())}
+
+
+@register_protocol
+class Variance(Protocol):
+    concept = "A"
+    statistic_name = "dis_ood"
+    title = "Variance across runs"
+    orientation = "Higher mean pairwise OOD disagreement means seeds end in more different functions."
+    tasks = ("digits", "modadd", "lms", "gotu", "sparse_parity", "two_pathway")
+    seeds = {"tiny": (6, 12), "default": (32, 64)}
+    cpu_seconds: dict[str, float] = {}
+
+    def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
+                    progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Train ``seeds`` as one ensemble; per seed: behaviour, predictions, representations, curves."""
+        run = train_task(config.task, config.arch, config.task_params, seeds, device=device, progress=progress)
+        return member_outputs(run)
+
+    def summarize(self, config: ProtocolConfig, outputs: list[dict[str, Any]], *,
+                  bootstrap_seed: int = 0) -> tuple[pd.DataFrame, Result]:
+        """Pairwise disagreement (ID, OOD), their ratio, mean CKA and the behaviour spread."""
+        outputs = sorted(outputs, key=lambda o: o["seed"])
+        if len(outputs) < 2:
+            raise ValueError("concept A needs at least 2 seeds")
+        d_ood = pairwise_disagreement(_stack(outputs, "pred_ood"))
+        d_id = pairwise_disagreement(_stack(outputs, "pred_id"))
+        cka = pairwise_linear_cka(_stack(outputs, "rep"))
+        dis_ood, dis_id = pairwise_mean(d_ood), pairwise_mean(d_id)
+        low, high = bootstrap_ci(np.arange(len(outputs)), lambda idx: pairwise_mean(d_ood, idx),
+                                 n_resamples=config.n_boot, confidence=config.confidence, seed=bootstrap_seed)
+        behaviour = np.array([o["behaviour"] for o in outputs], dtype=float)
+        frame = frame_from_outputs(outputs)
+        off = ~np.eye(len(outputs), dtype=bool)
+        frame["mean_dis_ood"] = [float(d_ood[i][off[i]].mean()) for i in range(len(outputs))]
+        frame["mean_dis_id"] = [float(d_id[i][off[i]].mean()) for i in range(len(outputs))]
+        frame["mean_cka"] = [float(cka[i][off[i]].mean()) for i in range(len(outputs))]
+        details = {
+            "dis_id": dis_id,
+            "dis_ood": dis_ood,
+            "R": dis_ood / dis_id if dis_id > 0 else None,
+            "cka_mean": pairwise_mean(cka),
+            "behaviour_name": get_task(config.task).behaviour_name,
+            "behaviour_spread": spread(behaviour),
+            "id_acc_mean": float(frame["id_acc"].mean()),
+            "ood_acc_mean": float(frame["ood_acc"].mean()) if frame["ood_acc"].notna().any() else None,
+            "n_seeds": len(outputs),
+            "confidence": config.confidence,
+        }
+        return frame, Result(dis_ood, low, high, details, self.statistic_name)
+
+    def plots(self, config: ProtocolConfig, frame: pd.DataFrame, result: Result, outputs: list[dict[str, Any]],
+              out_dir: Path) -> list[Path]:
+        """Behaviour distribution, training curves, and the key plot: the seed × seed Dis_OOD matrix."""
+        outputs = sorted(outputs, key=lambda o: o["seed"])
+        out_dir = Path(out_dir)
+        label = get_task(config.task).behaviour_name
+        seeds = [o["seed"] for o in outputs]
+        return [
+            plots.behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
+            plots.training_curves(outputs, out_dir / "curves.png"),
+            plots.matrix_heatmap(pairwise_disagreement(_stack(outputs, "pred_ood")), out_dir / "key_dis_ood.png",
+                                 title=f"Pairwise OOD disagreement (mean {result.statistic:.3f})",
+                                 label="Dis_OOD", seeds=seeds),
+        ]
+
+
+PROTOCOL = PROTOCOLS["A"]
+
+
+def run(config: ProtocolConfig, *, seeds: list[int], device: str = "auto",
+        progress: Progress | None = None) -> tuple[pd.DataFrame, Result]:
+    """Train and summarize concept A in one call."""
+    return PROTOCOL.run(config, seeds=seeds, device=device, progress=progress)

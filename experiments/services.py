@@ -1,0 +1,470 @@
+"""Writes of the experiments app: enqueue, train, finalize, fail, re-queue and verify runs.
+
+Every function takes ids, re-reads rows, guards on the run's status and is safe to call twice
+(Celery delivers at least once). The Celery tasks in ``experiments.tasks`` are thin wrappers.
+
+The run reaches its market (if any) through the hook named by ``PATHMARKET["RUN_STATUS_HOOK"]``
+(``market.resolution.market_settle_from_run``), called inside the transaction that records a
+status change, so a resolved run and its settled market commit together or not at all.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from experiments import run_artifacts
+from experiments.decision import Criterion, decide
+from experiments.models import ExperimentRun, RunSeed
+
+logger = logging.getLogger(__name__)
+Status = ExperimentRun.Status
+TRAIN_SHARE = 0.9  # progress reached when every seed is trained; the finalizer does the rest
+PROGRESS_MIN_INTERVAL = 1.0  # seconds between progress writes of one chunk
+
+
+class RunError(ValueError):
+    """A run action does not apply (wrong status, bad spec …); the message says why."""
+
+
+@dataclass(frozen=True)
+class FinalizeOutcome:
+    """What ``run_finalize`` did: ``finished``, ``extended`` (with the new seeds) or ``skipped``."""
+
+    action: str
+    new_seeds: tuple[int, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _pm(key: str, default=None):
+    return settings.PATHMARKET.get(key, default)
+
+
+def _registry():
+    from experiments import registry
+
+    return registry
+
+
+def _call_hook(setting: str, **kwargs) -> dict | None:
+    """Call the market hook named in settings; experiments never imports ``market`` itself."""
+    path = _pm(setting)
+    if not path:
+        return None
+    return import_string(path)(**kwargs)
+
+
+def _notify_market(run: ExperimentRun) -> None:
+    if run.market_id is None or run.purpose != ExperimentRun.Purpose.RESOLUTION:
+        return
+    report = _call_hook("RUN_STATUS_HOOK", run_id=run.pk)
+    if report is not None and run.is_terminal:
+        ExperimentRun.objects.filter(pk=run.pk).update(settlement=report)
+
+
+def _chunks(seeds: Sequence[int]) -> list[list[int]]:
+    size = max(1, int(_pm("SEED_CHUNK_SIZE", 16)))
+    return [list(seeds[i : i + size]) for i in range(0, len(seeds), size)]
+
+
+def _dispatch_on_commit(run_id: int, seeds: Sequence[int]) -> None:
+    from experiments.tasks import dispatch_training
+
+    chunks = _chunks(list(seeds))
+    transaction.on_commit(lambda: dispatch_training(run_id, chunks))
+
+
+def pick_device():
+    """The worker's training device from ``PATHMARKET["DEVICE"]`` (``auto`` takes CUDA when present)."""
+    from experiments.trainer import resolve_device
+
+    return resolve_device(str(_pm("DEVICE", "auto")))
+
+
+def _criterion_of(run: ExperimentRun) -> Criterion | None:
+    return Criterion.from_dict(run.criterion) if run.criterion else None
+
+
+def _with_confidence(config, criterion: Criterion | None):
+    """Make the protocol's bootstrap CI use the market's confidence level when the config has one."""
+    if criterion is None or not dataclasses.is_dataclass(config):
+        return config
+    names = {f.name for f in dataclasses.fields(config)}
+    if "confidence" in names and config.confidence != criterion.confidence:
+        return dataclasses.replace(config, confidence=criterion.confidence)
+    return config
+
+
+def _set_progress(run_id: int, value: float, message: str | None = None) -> None:
+    """Monotonic progress update of a run that is still running."""
+    value = min(1.0, max(0.0, float(value)))
+    fields: dict = {"progress": Greatest(F("progress"), Least(value, 1.0))}
+    if message is not None:
+        fields["message"] = message[:500]
+    ExperimentRun.objects.filter(pk=run_id, status=Status.RUNNING).update(**fields, updated_at=timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# enqueue / start
+
+
+def run_enqueue(
+    *,
+    spec: dict,
+    purpose: str = ExperimentRun.Purpose.RESOLUTION,
+    market_id: int | None = None,
+    criterion: dict | None = None,
+    verifies: ExperimentRun | None = None,
+    requested_by=None,
+) -> ExperimentRun:
+    """Create a QUEUED run of a validated spec and start it once the transaction commits.
+
+    A market that already has an active resolution run gets that run back (closing twice, or a
+    beat tick racing a staff close, never starts two experiments).
+    """
+    registry = _registry()
+    try:
+        frozen = registry.validate_spec(spec)
+    except ValueError as exc:
+        if market_id is None or purpose != ExperimentRun.Purpose.RESOLUTION:
+            raise RunError(f"invalid spec: {exc}") from exc
+        # A market's frozen spec that no longer validates (the registry changed under it): record a
+        # FAILED run so the market still closes and staff see why, instead of failing the close.
+        return _failed_run(spec=spec, market_id=market_id, criterion=criterion, error=f"invalid spec: {exc}")
+    if criterion:
+        Criterion.from_dict(criterion)  # refuse a malformed criterion now, not in the finalizer
+    if purpose not in ExperimentRun.Purpose.values:
+        raise RunError(f"purpose must be one of {', '.join(ExperimentRun.Purpose.values)}; got {purpose!r}")
+    with transaction.atomic():
+        if purpose == ExperimentRun.Purpose.RESOLUTION and market_id is not None:
+            active = (
+                ExperimentRun.objects.select_for_update()
+                .filter(market_id=market_id, purpose=purpose, status__in=[Status.QUEUED, Status.RUNNING])
+                .first()
+            )
+            if active is not None:
+                return active
+        _, _, seeds = registry.build(frozen)
+        run = ExperimentRun.objects.create(
+            market_id=market_id,
+            purpose=purpose,
+            verifies=verifies,
+            requested_by=requested_by,
+            spec=frozen,
+            spec_sha256=registry.spec_sha256(frozen),
+            criterion=dict(criterion or {}),
+            seeds=[int(s) for s in seeds],
+            seed_budget=int(frozen.get("seed_budget") or len(seeds)),
+            message="queued: waiting for a worker",
+        )
+        transaction.on_commit(lambda: _start_task().delay(run.pk))
+    return run
+
+
+def _failed_run(*, spec: dict, market_id: int, criterion: dict | None, error: str) -> ExperimentRun:
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return ExperimentRun.objects.create(
+        market_id=market_id,
+        purpose=ExperimentRun.Purpose.RESOLUTION,
+        spec=spec,
+        spec_sha256=hashlib.sha256(canonical.encode("ascii")).hexdigest(),
+        criterion=dict(criterion or {}),
+        status=Status.FAILED,
+        error=error,
+        message=f"failed: {error}"[:500],
+        finished_at=timezone.now(),
+    )
+
+
+def _start_task():
+    from experiments.tasks import start_run_task
+
+    return start_run_task
+
+
+def run_start(*, run_id: int) -> list[int]:
+    """Move a QUEUED run to RUNNING and dispatch training of its seeds that are not stored yet.
+
+    Returns the seeds dispatched (empty when the run was not QUEUED: a duplicate delivery).
+    """
+    with transaction.atomic():
+        run = ExperimentRun.objects.select_for_update().get(pk=run_id)
+        if run.status != Status.QUEUED:
+            return []
+        done = set(RunSeed.objects.filter(run=run).values_list("seed", flat=True))
+        todo = [s for s in run.seeds if s not in done]
+        run.status = Status.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.progress = min(TRAIN_SHARE, TRAIN_SHARE * len(done) / max(1, len(run.seeds)))
+        run.message = f"training {len(todo)} of {len(run.seeds)} seeds in {len(_chunks(todo))} chunk(s)"
+        run.error = ""
+        run.save(update_fields=["status", "started_at", "progress", "message", "error", "updated_at"])
+        _notify_market(run)
+        if todo:
+            _dispatch_on_commit(run.pk, todo)
+        else:  # every seed survived an earlier attempt: go straight to the finalizer
+            from experiments.tasks import finalize_run_task
+
+            transaction.on_commit(lambda: finalize_run_task.delay(run.pk))
+    return todo
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+
+def _progress_callback(run_id: int, n_seeds: int, total: int) -> Callable[[float, str], None]:
+    """The ``progress(fraction, message)`` hook of ``train_seeds`` for one chunk, written to the run
+    at most once a second (the run's progress counts the seeds of every chunk)."""
+    state = {"last": 0.0}
+
+    def report(fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - state["last"] < PROGRESS_MIN_INTERVAL and fraction < 1.0:
+            return
+        state["last"] = now
+        stored = RunSeed.objects.filter(run_id=run_id).count()
+        trained = stored + min(1.0, max(0.0, float(fraction))) * n_seeds
+        _set_progress(run_id, TRAIN_SHARE * min(trained, total) / max(1, total))
+
+    return report
+
+
+def run_train_chunk(*, run_id: int, seeds: Sequence[int]) -> list[int]:
+    """Train the given seeds of a RUNNING run and upsert one RunSeed per seed.
+
+    Seeds already stored (a re-delivered or retried task) are skipped. Returns the seeds trained.
+    """
+    run = ExperimentRun.objects.get(pk=run_id)
+    if run.status != Status.RUNNING:
+        return []
+    stored = set(RunSeed.objects.filter(run=run, seed__in=list(seeds)).values_list("seed", flat=True))
+    todo = [int(s) for s in seeds if int(s) not in stored]
+    if not todo:
+        return []
+    from experiments.provenance import device_name
+
+    protocol, config, _ = _registry().build(run.spec)
+    resolved = pick_device()
+    device = device_name(resolved)
+    started = time.monotonic()
+    outputs = protocol.train_seeds(
+        config, todo, device=str(resolved), progress=_progress_callback(run.pk, len(todo), len(run.seeds))
+    )
+    per_seed_seconds = (time.monotonic() - started) / max(1, len(todo))
+    host = socket.gethostname()
+    by_seed = {int(out["seed"]): out for out in outputs}
+    missing = [s for s in todo if s not in by_seed]
+    if missing:
+        raise RuntimeError(f"train_seeds returned no output for seeds {missing}")
+    for seed in todo:
+        output = by_seed[seed]
+        behaviour = output.get("behaviour")
+        RunSeed.objects.update_or_create(
+            run=run,
+            seed=seed,
+            defaults={
+                "behaviour": run_artifacts.finite_or_none(behaviour),
+                "values": run_artifacts.jsonable(run_artifacts.scalar_values(output)),
+                "outputs": run_artifacts.outputs_to_bytes(output),
+                "device": device,
+                "worker": host,
+                "wall_seconds": per_seed_seconds,
+            },
+        )
+    stored_now = RunSeed.objects.filter(run=run).count()
+    _set_progress(
+        run.pk,
+        TRAIN_SHARE * stored_now / max(1, len(run.seeds)),
+        f"trained {stored_now} of {len(run.seeds)} seeds",
+    )
+    return todo
+
+
+# ---------------------------------------------------------------------------------------------
+# finalize
+
+
+def _load_outputs(run: ExperimentRun, seeds: Sequence[int]) -> list[dict]:
+    rows = {row.seed: row for row in RunSeed.objects.filter(run=run, seed__in=list(seeds))}
+    return [run_artifacts.outputs_from_bytes(rows[seed].outputs) for seed in seeds]
+
+
+def _extension_seeds(run: ExperimentRun, target: int) -> list[int]:
+    """The seeds a run with ``target`` seeds uses, beyond those it already has."""
+    _, _, seeds = _registry().build({**run.spec, "seeds": int(target)})
+    have = set(run.seeds)
+    return [int(s) for s in seeds if int(s) not in have][: max(0, target - len(run.seeds))]
+
+
+def run_finalize(*, run_id: int) -> FinalizeOutcome:
+    """Summarize a run whose planned seeds are all trained, then finish it or add seeds.
+
+    Steps: statistic and bootstrap CI (the protocol's ``summarize``), artifacts (result.json, CSVs,
+    plots), the decision rule (``experiments.decision.decide``) for runs with a criterion, and —
+    in the same transaction as the SUCCEEDED status — the market hook. A run that is already
+    finished, or whose planned seeds are not all stored (another round is in flight), is skipped.
+    """
+    run = ExperimentRun.objects.get(pk=run_id)
+    if run.status != Status.RUNNING:
+        return FinalizeOutcome("skipped")
+    planned = [int(s) for s in run.seeds]
+    stored = set(RunSeed.objects.filter(run=run).values_list("seed", flat=True))
+    if not set(planned) <= stored:
+        return FinalizeOutcome("skipped")
+    _set_progress(run.pk, TRAIN_SHARE, f"summarizing {len(planned)} seeds")
+
+    protocol, config, _ = _registry().build(run.spec)
+    criterion = _criterion_of(run)
+    config = _with_confidence(config, criterion)
+    outputs = _load_outputs(run, planned)
+    frame, result = protocol.summarize(config, outputs, bootstrap_seed=0)
+    decision = None
+    if criterion is not None and run.purpose != ExperimentRun.Purpose.DRY_RUN:
+        decision = decide(
+            criterion=criterion,
+            statistic=result.statistic,
+            ci_low=result.ci_low,
+            ci_high=result.ci_high,
+            n_seeds=len(planned),
+            seed_budget=run.seed_budget,
+        )
+    entry = {
+        "round": run.round,
+        "n_seeds": len(planned),
+        "statistic": run_artifacts.finite_or_none(result.statistic),
+        "ci_low": run_artifacts.finite_or_none(result.ci_low),
+        "ci_high": run_artifacts.finite_or_none(result.ci_high),
+        "outcome": decision.outcome if decision else None,
+        "reason": decision.reason if decision else "",
+    }
+
+    if decision is not None and decision.outcome == "more_seeds":
+        new_seeds = _extension_seeds(run, decision.next_seed_count or len(planned))
+        with transaction.atomic():
+            locked = ExperimentRun.objects.select_for_update().get(pk=run.pk)
+            if locked.status != Status.RUNNING or [int(s) for s in locked.seeds] != planned:
+                return FinalizeOutcome("skipped")  # a duplicate finalizer got here first
+            locked.seeds = planned + new_seeds
+            locked.round += 1
+            locked.history = [*locked.history, entry]
+            locked.message = f"round {locked.round}: {decision.reason}"
+            locked.progress = TRAIN_SHARE * len(planned) / len(locked.seeds)
+            locked.save(update_fields=["seeds", "round", "history", "message", "progress", "updated_at"])
+            _dispatch_on_commit(locked.pk, new_seeds)
+        return FinalizeOutcome("extended", tuple(new_seeds))
+
+    provenance = run_artifacts.build_provenance(run, device_rows=RunSeed.objects.filter(run=run))
+    payload = run_artifacts.result_object(run, result, frame, provenance)
+    artifacts = run_artifacts.write(run, payload=payload, frame=frame, outputs=outputs)
+    artifacts.update(run_artifacts.write_plots(protocol, config, frame, result, outputs, run))
+    with transaction.atomic():
+        locked = ExperimentRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != Status.RUNNING or [int(s) for s in locked.seeds] != planned:
+            return FinalizeOutcome("skipped")
+        locked.status = Status.SUCCEEDED
+        locked.progress = 1.0
+        locked.finished_at = timezone.now()
+        locked.statistic_name = str(getattr(result, "statistic_name", "") or "")
+        locked.statistic = payload["statistic"]
+        locked.ci_low = payload["ci_low"]
+        locked.ci_high = payload["ci_high"]
+        locked.details = payload["details"]
+        locked.decision = decision.outcome if decision else ""
+        locked.decision_reason = decision.reason if decision else ""
+        locked.history = [*locked.history, entry]
+        locked.result = payload
+        locked.provenance = payload["provenance"]
+        locked.artifacts = artifacts
+        locked.message = f"finished: {decision.outcome.upper()}" if decision else "finished"
+        locked.save()
+        _notify_market(locked)
+    return FinalizeOutcome("finished")
+
+
+# ---------------------------------------------------------------------------------------------
+# failure, staff actions
+
+
+def run_mark_failed(*, run_id: int, error: str) -> bool:
+    """Record a failure after retries; the market stays CLOSED for staff. False if already finished."""
+    with transaction.atomic():
+        run = ExperimentRun.objects.select_for_update().get(pk=run_id)
+        if run.is_terminal:
+            return False
+        run.status = Status.FAILED
+        run.error = error[-20_000:]
+        run.message = "failed: " + (error.strip().splitlines() or ["unknown error"])[-1][:480]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "message", "finished_at", "updated_at"])
+        try:
+            with transaction.atomic():  # savepoint: the failure is recorded even if the hook breaks
+                _notify_market(run)
+        except Exception:
+            logger.exception("market hook failed while recording the failure of run %s", run.pk)
+    return True
+
+
+def run_requeue(*, run_id: int) -> ExperimentRun:
+    """Staff: put a FAILED run back in the queue (or kick a stalled one); trained seeds are kept."""
+    with transaction.atomic():
+        run = ExperimentRun.objects.select_for_update().get(pk=run_id)
+        if run.status == Status.SUCCEEDED:
+            raise RunError("this run already succeeded; use re-run to verify for a fresh run")
+        if run.purpose == ExperimentRun.Purpose.RESOLUTION and run.market_id is not None:
+            if ExperimentRun.objects.filter(
+                market_id=run.market_id, purpose=run.purpose, status__in=[Status.QUEUED, Status.RUNNING]
+            ).exclude(pk=run.pk).exists():
+                raise RunError("another resolution run of this market is already active")
+        run.status = Status.QUEUED
+        run.finished_at = None
+        run.message = "re-queued by staff"
+        run.save(update_fields=["status", "finished_at", "message", "updated_at"])
+        transaction.on_commit(lambda: _start_task().delay(run.pk))
+    return run
+
+
+def run_verify(*, run_id: int, requested_by=None) -> ExperimentRun:
+    """Staff: run the same spec again with fresh seeds (``seed_offset`` shifted past every seed the
+    original may use), as a separate VERIFY run that never settles anything."""
+    original = ExperimentRun.objects.get(pk=run_id)
+    spec = dict(original.spec)
+    shift = max(int(spec.get("seed_budget") or 0), len(original.seeds), int(spec.get("seeds") or 0))
+    used_offsets = [int(r.spec.get("seed_offset") or 0) for r in [original, *original.verifications.all()]]
+    spec["seed_offset"] = max(used_offsets) + shift
+    return run_enqueue(
+        spec=spec,
+        purpose=ExperimentRun.Purpose.VERIFY,
+        market_id=original.market_id,
+        criterion=original.criterion,
+        verifies=original,
+        requested_by=requested_by,
+    )
+
+
+def run_annul_market(*, run_id: int, reason: str, actor=None) -> dict:
+    """Staff: annul the market of a run that could not settle it (refunds; via the market hook)."""
+    run = ExperimentRun.objects.get(pk=run_id)
+    if run.market_id is None:
+        raise RunError("this run has no market")
+    if run.status in (Status.QUEUED, Status.RUNNING):
+        raise RunError("the run is still active; wait for it to finish or fail")
+    report = _call_hook("RUN_ANNUL_HOOK", run_id=run.pk, reason=reason, actor=actor)
+    if report is None:
+        raise RunError("no market hook is configured (PATHMARKET['RUN_ANNUL_HOOK'])")
+    return report

@@ -1,0 +1,426 @@
+"""Seed-ensemble trainer: S members trained at once (vectorized) or one by one (reference loop).
+
+Each :class:`Member` has its own init seed, data-order seed, learning-rate / batch-size / init-scale
+multipliers, optimizer and an optional one-ulp nudge, so protocols can change exactly one thing.
+Per-member losses are *summed* (never averaged across members) and gradients are clipped per member,
+so members never couple: a member's result does not depend on which members share its chunk.
+
+The vectorized path stacks parameters with ``torch.func.stack_module_state`` and calls
+``functional_call`` under ``vmap``; the reference path trains an ``nn.Module`` with ``torch.optim``.
+In float64 the two agree to ~1e-12 (tests/experiments/test_trainer.py).
+
+Hooks serve the protocols of DESIGN.md §4.2: start from given stacked parameters (spawning,
+nudging), transform batches for some steps (counter-examples, blur), schedule model keyword
+arguments (modadd ``alpha``), freeze masked parameters (blocked pathway), and observe checkpoints.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from experiments.nets import SmallCNN, Transformer, init_module
+from experiments.optim import StackedOptimizer, clip_per_member, torch_optimizer
+
+CHECKPOINT_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
+Progress = Callable[[float, str], None]
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How to train (shared by every member of a run)."""
+
+    steps: int
+    """Optimizer steps (≥ 1)."""
+    lr: float
+    """Base learning rate; each member multiplies it by ``Member.lr_mult``."""
+    batch_size: int
+    """Examples per step and member; ≥ the training-set size means full batch (no shuffling)."""
+    optimizer: str = "adam"
+    """"adam", "adamw" or "sgd"; ``Member.optimizer`` may override it."""
+    weight_decay: float = 0.0
+    """L2 (sgd/adam) or decoupled (adamw) weight decay."""
+    momentum: float = 0.9
+    """SGD momentum."""
+    grad_clip: float | None = 1.0
+    """Per-member global gradient-norm cap; None disables clipping."""
+    loss: str = "ce"
+    """"ce" (cross-entropy on class indices) or "mse" (regression)."""
+    eval_points: int = 20
+    """Number of evenly spaced evaluations of the curves (plus step 0)."""
+    checkpoint_fractions: tuple[float, ...] = CHECKPOINT_FRACTIONS
+    """Fractions of training at which checkpoints are taken."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One ensemble member: its seeds and the one-thing-changed knobs of protocol B."""
+
+    seed: int
+    """Run seed; init and data-order seeds derive from it unless given."""
+    init_seed: int | None = None
+    """Seed of the initial weights (default: derived from ``seed``)."""
+    data_seed: int | None = None
+    """Seed of the data order (default: derived from ``seed``)."""
+    lr_mult: float = 1.0
+    """Multiplier on ``TrainSpec.lr``."""
+    batch_mult: float = 1.0
+    """Multiplier on ``TrainSpec.batch_size`` (rounded)."""
+    init_scale: float = 1.0
+    """Multiplier on the initial weights' standard deviation."""
+    optimizer: str | None = None
+    """Overrides ``TrainSpec.optimizer``."""
+    ulp_nudge: bool = False
+    """Move the first weight of the first weight tensor up by one ulp (``torch.nextafter``)."""
+
+
+@dataclass
+class Hooks:
+    """Optional callbacks; every tensor argument has a leading member dimension S."""
+
+    batch_transform: Callable[[int, torch.Tensor, torch.Tensor, Sequence[Member]],
+                              tuple[torch.Tensor, torch.Tensor]] | None = None
+    """``(step, x [S,B,...], y [S,B,...], members) -> (x, y)`` before each step."""
+    model_kwargs: Callable[[int], dict[str, Any]] | None = None
+    """``step -> kwargs`` passed to ``forward`` (not batched over members), e.g. ``{"alpha": 0.0}``."""
+    param_mask: Callable[[int, Sequence[Member]], dict[str, torch.Tensor] | None] | None = None
+    """``(step, members) -> {name: mask [S, ...]}``: entries with mask 0 stay frozen this step."""
+    on_checkpoint: Callable[[float, int, Params, Sequence[Member]], None] | None = None
+    """``(fraction, step, stacked params, members)`` at each checkpoint fraction."""
+
+
+@dataclass
+class TrainResult:
+    """Final stacked parameters (CPU), curves and optional checkpoints of all members, in order."""
+
+    members: list[Member]
+    params: Params
+    curves: dict[str, np.ndarray]
+    checkpoints: dict[float, Params] = field(default_factory=dict)
+
+    def member_params(self, index: int, *, fraction: float | None = None) -> Params:
+        """Un-stacked parameters of one member (final, or at a kept checkpoint ``fraction``)."""
+        source = self.params if fraction is None else self.checkpoints[fraction]
+        return unstack(source, index)
+
+
+def derive_seed(seed: int, stream: str) -> int:
+    """A 63-bit seed for one random stream ("init", "data", ...) of a run seed."""
+    entropy = [int(seed) & 0xFFFFFFFF, int(seed) >> 32] + [ord(c) for c in stream]
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] & ((1 << 63) - 1))
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → cuda when available, else cpu. CUDA runs use deterministic kernels, no TF32."""
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda' requested but CUDA is not available")
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return device
+
+
+def default_chunk_size(model: nn.Module, device: torch.device) -> int:
+    """Members per vectorized chunk, from benchmarks/ensemble_training.py on each device kind.
+
+    On the 2-core CPU, MLP-sized models are overhead-bound and gain ~6× from large chunks, while a
+    transformer is compute-bound and gets slower than the loop beyond ~8 members (cache pressure).
+    ``PATHMARKET_SEED_CHUNK`` overrides the table.
+    """
+    if os.environ.get("PATHMARKET_SEED_CHUNK"):
+        return max(1, int(os.environ["PATHMARKET_SEED_CHUNK"]))
+    kinds = {type(m) for m in model.modules()}
+    if device.type == "cuda":
+        return 256
+    if Transformer in kinds:
+        return 8
+    if SmallCNN in kinds:
+        return 32
+    return 128
+
+
+def stack(params: Sequence[Params]) -> Params:
+    """Stack per-member parameter dicts along a new leading dimension."""
+    return {k: torch.stack([p[k] for p in params]) for k in params[0]}
+
+
+def unstack(params: Params, index: int) -> Params:
+    """Member ``index`` of stacked parameters, as independent tensors."""
+    return {k: v[index].clone() for k, v in params.items()}
+
+
+def interpolate(theta_a: Params, theta_b: Params, t: float) -> Params:
+    """``(1 − t)·θ_a + t·θ_b`` (works stacked or un-stacked); used for LMC paths and nudges."""
+    return {k: torch.lerp(theta_a[k], theta_b[k], t) for k in theta_a}
+
+
+def ensemble_apply(model: nn.Module, params: Params, x: torch.Tensor, *, shared: bool = True,
+                   chunk: int = 4096, **kwargs: Any) -> torch.Tensor:
+    """Outputs ``[S, N, ...]`` of stacked ``params`` on inputs ``x`` (``[N, ...]`` if shared, else
+    ``[S, N, ...]``), without gradients, in chunks of ``chunk`` examples. ``kwargs`` go to forward."""
+    def one(p: Params, xx: torch.Tensor) -> torch.Tensor:
+        return functional_call(model, p, (xx,), kwargs)
+
+    fn = vmap(one, in_dims=(0, None if shared else 0))
+    n = x.shape[0 if shared else 1]
+    with torch.no_grad():
+        parts = [fn(params, x[i:i + chunk] if shared else x[:, i:i + chunk]) for i in range(0, n, chunk)]
+    return torch.cat(parts, dim=1)
+
+
+def member_losses(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Per-member mean loss, shape [S], from outputs ``[S, B, C]`` and targets ``[S, B, ...]``."""
+    if loss == "ce":
+        flat = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="none")
+        return flat.reshape(out.shape[0], -1).mean(dim=1)
+    return (out.reshape(y.shape) - y).pow(2).reshape(out.shape[0], -1).mean(dim=1)
+
+
+def member_scores(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Per-member accuracy (ce: argmax; mse with one output: sign agreement; else R²), shape [S]."""
+    if loss == "ce":
+        return (out.argmax(-1) == y).to(out.dtype).mean(dim=1)
+    if out.shape[-1] == 1:
+        return (torch.sign(out.reshape(y.shape)) == torch.sign(y)).to(out.dtype).mean(dim=1)
+    resid = (out.reshape(y.shape) - y).pow(2).reshape(out.shape[0], -1).mean(dim=1)
+    return 1 - resid / y.var(unbiased=False).clamp_min(1e-12)
+
+
+def evaluate_params(model: nn.Module, params: Params, x: torch.Tensor, y: torch.Tensor, *, loss: str,
+                    **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss [S], score [S]) of arbitrary stacked parameters, e.g. points on an LMC path."""
+    out = ensemble_apply(model, params, x, **kwargs)
+    target = y.unsqueeze(0).expand(out.shape[0], *y.shape)
+    return member_losses(out, target, loss), member_scores(out, target, loss)
+
+
+def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: torch.dtype,
+                    device: torch.device, given: Params | None) -> nn.Module:
+    module = make_model()
+    seed = member.init_seed if member.init_seed is not None else derive_seed(member.seed, "init")
+    init_module(module, torch.Generator().manual_seed(seed), scale=member.init_scale)
+    module = module.to(device=device, dtype=dtype)
+    with torch.no_grad():
+        if given is not None:
+            for name, param in module.named_parameters():
+                param.copy_(given[name])
+        if member.ulp_nudge:
+            first = next(p for _, p in sorted(module.named_parameters()) if p.dim() >= 2).view(-1)
+            first[0] = torch.nextafter(first[0], torch.tensor(float("inf"), dtype=dtype, device=device))
+    return module
+
+
+class _BatchStream:
+    """Per-member epoch permutations from each member's own data-order generator (drop-last)."""
+
+    def __init__(self, members: Sequence[Member], n: int, batch: int, device: torch.device) -> None:
+        self.n, self.batch, self.device = n, min(batch, n), device
+        self.gens = [torch.Generator().manual_seed(
+            m.data_seed if m.data_seed is not None else derive_seed(m.seed, "data")) for m in members]
+        self.perms: torch.Tensor | None = None
+        self.pos = n
+
+    def next(self) -> torch.Tensor:
+        if self.batch >= self.n:
+            return torch.arange(self.n, device=self.device).expand(len(self.gens), self.n)
+        if self.pos + self.batch > self.n:
+            self.perms = torch.stack([torch.randperm(self.n, generator=g) for g in self.gens]).to(self.device)
+            self.pos = 0
+        idx = self.perms[:, self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        return idx
+
+
+def _schedule(spec: TrainSpec) -> tuple[set[int], dict[int, float]]:
+    evals = {int(round(t)) for t in np.linspace(0, spec.steps, spec.eval_points + 1)}
+    checkpoints: dict[int, float] = {}
+    for frac in spec.checkpoint_fractions:
+        checkpoints.setdefault(int(round(frac * spec.steps)), frac)
+    return evals, checkpoints
+
+
+def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_train: torch.Tensor,
+                 eval_set: tuple[torch.Tensor, torch.Tensor], spec: TrainSpec, members: Sequence[Member], *,
+                 device: torch.device, dtype: torch.dtype, hooks: Hooks, init_params: Params | None,
+                 keep_checkpoints: bool, vectorized: bool, tick: Callable[[int], None]) -> TrainResult:
+    """Train one group of members sharing optimizer and batch size; vectorized or looped (S=1)."""
+    given = [None if init_params is None else unstack(init_params, i) for i in range(len(members))]
+    modules = [_initial_module(make_model, m, dtype, device, g) for m, g in zip(members, given)]
+    base = modules[0]
+    kind = members[0].optimizer or spec.optimizer
+    lrs = torch.tensor([spec.lr * m.lr_mult for m in members], dtype=dtype, device=device)
+    if vectorized:
+        stacked, _ = stack_module_state(modules)
+        names = list(stacked)
+        tensors = [stacked[k].detach().clone().requires_grad_() for k in names]
+        opt = StackedOptimizer(kind, lrs, weight_decay=spec.weight_decay,
+                               momentum=spec.momentum if kind == "sgd" else 0.0)
+    else:
+        names = [k for k, _ in base.named_parameters()]
+        tensors = list(base.parameters())
+        opt = torch_optimizer(kind, tensors, lr=float(lrs[0]), weight_decay=spec.weight_decay,
+                              momentum=spec.momentum if kind == "sgd" else 0.0)
+
+    def current() -> Params:
+        if vectorized:
+            return dict(zip(names, tensors))
+        return {k: t.unsqueeze(0) for k, t in zip(names, tensors)}
+
+    def forward(x: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        if vectorized:
+            return vmap(lambda p, xx: functional_call(base, p, (xx,), kwargs))(current(), x)
+        return base(x[0], **kwargs).unsqueeze(0)
+
+    stream = _BatchStream(members, x_train.shape[0], round(spec.batch_size * members[0].batch_mult), device)
+    evals, checkpoint_steps = _schedule(spec)
+    x_eval, y_eval = eval_set
+    curves: dict[str, list] = {"step": [], "train_loss": [], "eval_loss": [], "eval_acc": []}
+    kept: dict[float, Params] = {}
+    running, count = torch.zeros(len(members), dtype=dtype, device=device), 0
+
+    def observe(step: int, kwargs: dict[str, Any]) -> None:
+        nonlocal running, count
+        snapshot = {k: v.detach() for k, v in current().items()}
+        if step in evals:
+            loss, acc = evaluate_params(base, snapshot, x_eval, y_eval, loss=spec.loss, **kwargs)
+            curves["step"].append(step)
+            curves["train_loss"].append((running / max(count, 1)).cpu() if count else loss.cpu())
+            curves["eval_loss"].append(loss.cpu())
+            curves["eval_acc"].append(acc.cpu())
+            running, count = torch.zeros_like(running), 0
+        if step in checkpoint_steps:
+            frac = checkpoint_steps[step]
+            if hooks.on_checkpoint is not None:
+                hooks.on_checkpoint(frac, step, snapshot, members)
+            if keep_checkpoints:
+                kept[frac] = {k: v.clone().cpu() for k, v in snapshot.items()}
+
+    observe(0, hooks.model_kwargs(0) if hooks.model_kwargs else {})
+    for step in range(spec.steps):
+        kwargs = hooks.model_kwargs(step) if hooks.model_kwargs else {}
+        idx = stream.next()
+        xb, yb = x_train[idx], y_train[idx]
+        if hooks.batch_transform is not None:
+            xb, yb = hooks.batch_transform(step, xb, yb, members)
+        losses = member_losses(forward(xb, kwargs), yb, spec.loss)
+        mask = hooks.param_mask(step, members) if hooks.param_mask else None
+        before = {k: t.detach().clone() for k, t in zip(names, tensors) if mask and k in mask}
+        if vectorized:
+            grads = torch.autograd.grad(losses.sum(), tensors)
+            if spec.grad_clip is not None:
+                clip_per_member(grads, spec.grad_clip)
+            opt.step(tensors, grads)
+        else:
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            if spec.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(tensors, spec.grad_clip, foreach=False)
+            opt.step()
+        if before:
+            with torch.no_grad():
+                for k, t in zip(names, tensors):
+                    if k in before:
+                        m = mask[k] if vectorized else mask[k][0]
+                        t.copy_(torch.where(m.bool(), t, before[k]))
+        running, count = running + losses.detach(), count + 1
+        observe(step + 1, kwargs)
+        tick(len(members))
+    final = {k: v.detach().clone().cpu() for k, v in current().items()}
+    arrays = {"step": np.asarray(curves["step"])}
+    for key in ("train_loss", "eval_loss", "eval_acc"):
+        arrays[key] = torch.stack(curves[key], dim=1).numpy()
+    return TrainResult(members=list(members), params=final, curves=arrays, checkpoints=kept)
+
+
+def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_train: torch.Tensor,
+                   spec: TrainSpec, members: Sequence[Member], *,
+                   eval_set: tuple[torch.Tensor, torch.Tensor] | None = None, device: str | torch.device = "auto",
+                   dtype: torch.dtype = torch.float32, hooks: Hooks | None = None,
+                   init_params: Params | None = None, keep_checkpoints: bool = False,
+                   vectorized: bool = True, chunk_size: int | None = None,
+                   progress: Progress | None = None) -> TrainResult:
+    """Train ``members`` and return their stacked final parameters, curves and checkpoints.
+
+    Parameters
+    ----------
+    make_model : callable returning a fresh (un-initialised) ``nn.Module``.
+    x_train, y_train : training inputs ``[N, ...]`` and targets (class indices or regression values).
+    spec : TrainSpec
+    members : sequence of Member
+        Members are grouped by (optimizer, batch size) and each group is split into chunks of
+        ``chunk_size`` (default :func:`default_chunk_size`); results come back in ``members`` order.
+    eval_set : (x, y), optional
+        Data for the curves; defaults to the training set.
+    device : "auto", "cpu", "cuda" or a torch.device.
+    dtype : torch.float32 or torch.float64 (the equivalence test).
+    hooks : Hooks, optional
+    init_params : stacked parameters ``[len(members), ...]`` to start from instead of the init seed.
+    keep_checkpoints : keep stacked CPU copies at ``spec.checkpoint_fractions``.
+    vectorized : False trains each member alone with ``torch.optim`` (the reference path).
+    progress : ``(fraction, message)`` callback.
+
+    Returns
+    -------
+    TrainResult
+    """
+    if spec.steps < 1 or not members:
+        raise ValueError("need at least one step and one member")
+    device = resolve_device(device)
+    hooks = hooks or Hooks()
+    x_train, y_train = x_train.to(device), y_train.to(device)
+    if x_train.is_floating_point():
+        x_train = x_train.to(dtype)
+    if y_train.is_floating_point():
+        y_train = y_train.to(dtype)
+    if eval_set is None:
+        eval_set = (x_train, y_train)
+    else:
+        x_eval, y_eval = (t.to(device) for t in eval_set)
+        eval_set = (x_eval.to(dtype) if x_eval.is_floating_point() else x_eval,
+                    y_eval.to(dtype) if y_eval.is_floating_point() else y_eval)
+    if init_params is not None:
+        init_params = {k: v.to(device=device, dtype=dtype) for k, v in init_params.items()}
+    probe = make_model()
+    size = 1 if not vectorized else (chunk_size or default_chunk_size(probe, device))
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, m in enumerate(members):
+        groups.setdefault((m.optimizer or spec.optimizer, round(spec.batch_size * m.batch_mult)), []).append(i)
+    chunks = [idx[j:j + size] for idx in groups.values() for j in range(0, len(idx), size)]
+    total, done = spec.steps * len(members), 0
+    every = max(1, total // 200)
+
+    def tick(n: int) -> None:
+        nonlocal done
+        before, done = done, done + n
+        if progress is not None and (done // every != before // every or done == total):
+            progress(done / total, f"training {len(members)} seeds on {device.type}")
+
+    results: dict[int, tuple[TrainResult, int]] = {}
+    for chunk in chunks:
+        sub = None if init_params is None else {k: v[chunk] for k, v in init_params.items()}
+        res = _train_chunk(make_model, x_train, y_train, eval_set, spec, [members[i] for i in chunk],
+                           device=device, dtype=dtype, hooks=hooks, init_params=sub,
+                           keep_checkpoints=keep_checkpoints, vectorized=vectorized, tick=tick)
+        for j, i in enumerate(chunk):
+            results[i] = (res, j)
+    order = [results[i] for i in range(len(members))]
+    params = {k: torch.stack([r.params[k][j] for r, j in order]) for k in order[0][0].params}
+    curves = {"step": order[0][0].curves["step"]}
+    for key in ("train_loss", "eval_loss", "eval_acc"):
+        curves[key] = np.stack([r.curves[key][j] for r, j in order])
+    kept = {f: {k: torch.stack([r.checkpoints[f][k][j] for r, j in order]) for k in params}
+            for f in (order[0][0].checkpoints if keep_checkpoints else {})}
+    return TrainResult(members=list(members), params=params, curves=curves, checkpoints=kept)

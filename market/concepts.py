@@ -1,0 +1,112 @@
+"""The eight strands of path dependence (A–H), explained in our own words after the essay
+"Path dependence in ML inductive biases" (/work/shared/seed/). The market page shows these."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConceptInfo:
+    letter: str
+    name: str
+    question: str  # the yes/no question the concept asks
+    explanation: str  # what it means, in plain words
+    high: str  # what a path-dependent world looks like
+    measure: str  # how pathmarket's protocol measures it
+
+
+CONCEPTS: dict[str, ConceptInfo] = {
+    info.letter: info
+    for info in [
+        ConceptInfo(
+            "A",
+            "Variance across runs",
+            "Do independent training runs end up behaving differently?",
+            "Train the same model on the same data several times, changing only the random seed. If training "
+            "is path-dependent, the finished models disagree — especially on inputs unlike the training data, "
+            "where nothing in the loss pins their behaviour down — and their internal representations differ.",
+            "Seeds give models that agree on the test set but split on off-distribution inputs.",
+            "Mean pairwise disagreement of S seeds on an out-of-distribution probe set (Dis_OOD), with the "
+            "in-distribution disagreement, their ratio and the across-seed CKA as context.",
+        ),
+        ConceptInfo(
+            "B",
+            "Sensitivity to small changes",
+            "Does a tiny change to the training set-up change the final model as much as a new seed?",
+            "Two labs following the same recipe never implement it identically. Here one thing is changed at a "
+            "time — only the initialisation seed, only the data order, a single weight nudged by one unit in "
+            "the last place, the learning rate or batch size by a few percent, the optimiser — and the result "
+            "is compared with a reference run.",
+            "Even a one-ulp nudge to one weight ends in a model as different as a fresh seed would be.",
+            "For the named change, Dis_OOD between reference and changed run divided by Dis_OOD between "
+            "entirely independent seeds (1 means 'as different as a new seed').",
+        ),
+        ConceptInfo(
+            "C",
+            "Distinct clusters",
+            "When runs differ, do they fall into a few discrete kinds rather than along a continuum?",
+            "Differences between runs can be a smear — every run lands somewhere on a spectrum — or a choice "
+            "between a handful of distinct solutions, each internally consistent. Modular addition is a known "
+            "example: networks learn either a 'clock' or a 'pizza' algorithm.",
+            "The behaviour of many seeds is bimodal: each run picks one of a few solutions.",
+            "The fraction of seeds in the minority cluster of the behaviour scalar, reported with the dip test "
+            "p-value and ΔBIC of a two- versus one-component mixture against a control regime.",
+        ),
+        ConceptInfo(
+            "D",
+            "Stability of clusters",
+            "Once a run has fallen into a cluster, does it stay there — unless pushed hard?",
+            "If clusters are stable attractors, a run commits to one early and keeps it. A small nudge toward "
+            "the other solution decays and training returns to the old valley; a large enough push crosses the "
+            "ridge and sticks. Either way the outcome snaps to one cluster or the other, never in between.",
+            "Interventions either vanish or flip the run completely: a bimodal, 'snap' response.",
+            "Spawn children from a parent checkpoint and nudge parameters toward the other cluster by α; the "
+            "statistic is the fraction of interventions whose final behaviour lands near one of the two "
+            "original clusters.",
+        ),
+        ConceptInfo(
+            "E",
+            "Predictive power of the mid-training model",
+            "Can we tell how a run will end by inspecting it part-way through?",
+            "If final properties are settled early, an evaluation at a quarter of training already predicts "
+            "the outcome, which is what makes early safety checks worth running. If late phase changes "
+            "reorganise the model, the mid-training picture is misleading.",
+            "A checkpoint at 25% of training predicts the final cluster almost perfectly.",
+            "Leave-one-out AUROC of predicting each seed's final cluster from its 25% checkpoint; the "
+            "statistic is 1 − AUROC (0 = perfectly predictive, 0.5 = chance).",
+        ),
+        ConceptInfo(
+            "F",
+            "Sensitivity to early interventions",
+            "Does the same intervention matter more when applied early than late?",
+            "Injected examples, a short spell of a different regime, a blocked pathway or blurred inputs can "
+            "be applied at different times. In a path-dependent world, an early nudge shapes what is built "
+            "and has a lasting effect, while the same nudge late in training washes out.",
+            "Early interventions change the final model much more than identical late ones.",
+            "(effect of the early intervention − effect of the late one) on the final behaviour, in units of "
+            "the seed-to-seed standard deviation.",
+        ),
+        ConceptInfo(
+            "G",
+            "Survival of circuits",
+            "Are circuits learned early still there at the end, or are they torn down and replaced?",
+            "Some early structure persists unchanged to the end of training; some is wiped out when a more "
+            "efficient mechanism arrives (grokking is the classic case). The more survives, the more the order "
+            "in which things were learned shapes the final model.",
+            "Early representations survive: the final model still computes with them.",
+            "1 − linear CKA between early-checkpoint and final representations, averaged over seeds, with "
+            "retention P(final correct | early correct) as context.",
+        ),
+        ConceptInfo(
+            "H",
+            "Closed-form inductive bias",
+            "Can we predict which solution training finds from the solutions alone, without replaying training?",
+            "A closed-form bias (fewest units, smallest weight norm, lowest-degree interpolant) would let us "
+            "pick the winner by inspecting the candidates. If instead the winner depends on what is learned "
+            "first — fast features screening off slow ones — we must reason step by step through training.",
+            "The order in which features are learned predicts the outcome better than any static measure.",
+            "Across a family of task variants: hit rate of the learning-order prediction minus hit rate of "
+            "the static (closed-form) prediction.",
+        ),
+    ]
+}

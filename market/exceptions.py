@@ -1,0 +1,36 @@
+"""Errors raised by market services. Each carries a message written for the person who caused it."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+class MarketError(Exception):
+    """Base class; ``field`` names the input at fault (``probability``) or is None."""
+
+    field: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProbabilityInvalid(MarketError, ValueError):
+    field = "probability"
+
+
+class MarketNotOpen(MarketError):
+    """The market no longer accepts forecasts (closed, running, resolved, annulled or past close_time)."""
+
+
+class InsufficientBalance(MarketError):
+    field = "probability"
+
+    def __init__(self, message: str, *, cost: Decimal, balance: Decimal, furthest_probability: float | None) -> None:
+        super().__init__(message)
+        self.cost = cost
+        self.balance = balance
+        self.furthest_probability = furthest_probability
+
+
+class MarketStateError(MarketError):
+    """A lifecycle action does not apply in the market's current state (e.g. annulling a resolved market)."""

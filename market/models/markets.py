@@ -1,0 +1,154 @@
+"""Markets (binary LMSR), positions and forecasts (one forecast = one trade)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from market import lmsr
+from market.models.fields import PointsField
+
+
+class Concept(models.TextChoices):
+    A = "A", "A. Variance across runs"
+    B = "B", "B. Small changes"
+    C = "C", "C. Distinct clusters"
+    D = "D", "D. Stability of clusters"
+    E = "E", "E. Mid-training predictiveness"
+    F = "F", "F. Early interventions"
+    G = "G", "G. Survival of circuits"
+    H = "H", "H. Closed-form inductive bias"
+
+
+class Comparator(models.TextChoices):
+    GE = ">=", "≥"
+    GT = ">", ">"
+    LE = "<=", "≤"
+    LT = "<", "<"
+
+
+class MarketStatus(models.TextChoices):
+    OPEN = "open", "open"
+    CLOSED = "closed", "closed"
+    RUNNING = "running", "running"
+    RESOLVED = "resolved", "resolved"
+    ANNULLED = "annulled", "annulled"
+
+
+class Outcome(models.TextChoices):
+    YES = "yes", "YES"
+    NO = "no", "NO"
+
+
+class Market(models.Model):
+    title = models.CharField(max_length=200)
+    concept = models.CharField(max_length=1, choices=Concept.choices, db_index=True)
+    question = models.TextField()
+    # Pre-registered resolution criterion, frozen when the market opens.
+    spec = models.JSONField()
+    spec_sha256 = models.CharField(max_length=64)
+    statistic = models.CharField(max_length=64)
+    comparator = models.CharField(max_length=2, choices=Comparator.choices)
+    threshold = models.FloatField()
+    confidence = models.FloatField(default=0.95)  # level of the bootstrap CI that must clear the threshold
+    liquidity = models.FloatField(default=100.0)  # LMSR b, points
+    q_yes = PointsField()  # outstanding YES shares
+    q_no = PointsField()  # outstanding NO shares
+    status = models.CharField(
+        max_length=10, choices=MarketStatus.choices, default=MarketStatus.OPEN, db_index=True
+    )
+    outcome = models.CharField(max_length=3, choices=Outcome.choices, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    close_time = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)  # resolution or annulment
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["concept", "close_time", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(concept__in=list(Concept.values)), name="market_concept_valid"),
+            models.CheckConstraint(
+                condition=Q(comparator__in=list(Comparator.values)), name="market_comparator_valid"
+            ),
+            models.CheckConstraint(condition=Q(status__in=list(MarketStatus.values)), name="market_status_valid"),
+            models.CheckConstraint(condition=Q(liquidity__gt=0), name="market_liquidity_positive"),
+            models.CheckConstraint(
+                condition=Q(confidence__gt=0, confidence__lt=1), name="market_confidence_in_unit_interval"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="resolved", outcome__in=["yes", "no"], resolved_at__isnull=False)
+                    | Q(status="annulled", outcome__isnull=True, resolved_at__isnull=False)
+                    | (Q(outcome__isnull=True, resolved_at__isnull=True) & ~Q(status__in=["resolved", "annulled"]))
+                ),
+                name="market_outcome_iff_resolved",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(closed_at__isnull=False), name="market_closed_at_once_closed"
+            ),
+            models.CheckConstraint(condition=Q(spec_sha256__regex=r"^[0-9a-f]{64}$"), name="market_spec_sha256_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def probability(self) -> float:
+        """Current LMSR price of YES."""
+        return lmsr.price(float(self.q_yes), float(self.q_no), self.liquidity)
+
+    @property
+    def max_loss(self) -> float:
+        """The maker's bounded loss b·ln 2, points."""
+        return lmsr.max_loss(self.liquidity)
+
+
+class Position(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="positions")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="positions")
+    shares_yes = PointsField()
+    shares_no = PointsField()
+    net_cost = PointsField()  # points paid for buys minus points received for sales
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "market"], name="position_one_per_user_market"),
+            models.CheckConstraint(condition=Q(shares_yes__gte=0, shares_no__gte=0), name="position_shares_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} in market {self.market_id}: {self.shares_yes} YES / {self.shares_no} NO"
+
+
+class Forecast(models.Model):
+    """One forecast: the user moved the market price from ``probability_before`` to ``probability_after``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="forecasts")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="forecasts")
+    probability_before = models.FloatField()
+    probability_after = models.FloatField()
+    delta_yes = PointsField()  # YES shares bought (> 0) or sold (< 0)
+    delta_no = PointsField()  # NO shares bought (> 0) or sold (< 0)
+    cost = PointsField()  # points paid (> 0) or received (< 0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["market", "created_at"], name="forecast_market_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability_before__gt=0, probability_before__lt=1), name="forecast_before_in_unit_interval"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability_after__gt=0, probability_after__lt=1), name="forecast_after_in_unit_interval"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.probability_before:.3f} → {self.probability_after:.3f} on {self.market_id}"

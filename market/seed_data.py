@@ -1,0 +1,161 @@
+"""Markets that ``manage.py seed_markets`` creates: at least two per concept A–H.
+
+To add a market, append a SeedMarket; ``close_in`` is measured from the moment the seed command runs.
+Titles identify seed markets, so seeding twice creates nothing new.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class SeedMarket:
+    title: str
+    question: str
+    spec: dict
+    statistic: str
+    comparator: str
+    threshold: float
+    close_in: timedelta = timedelta(weeks=3)
+    liquidity: float = 100.0
+    confidence: float = 0.95
+    extra: dict = field(default_factory=dict)
+
+
+def _spec(concept: str, task: str, arch: str, seeds: int, **params: object) -> dict:
+    return {"concept": concept, "task": task, "arch": arch, "preset": "default", "seeds": seeds,
+            "seed_budget": 2 * seeds, "params": params}
+
+
+WEEK = timedelta(weeks=1)
+
+SEED_MARKETS: list[SeedMarket] = [
+    # A. Variance across runs
+    SeedMarket(
+        "A · digits MLPs disagree off-distribution",
+        "Train 32 seeds of an MLP on scikit-learn digits. On test digits with Gaussian noise (σ = 0.3 of the "
+        "pixel range), do two seeds disagree on at least 3% of images on average?",
+        _spec("A", "digits", "mlp", 32, noise=0.3),
+        "dis_ood", ">=", 0.03, 3 * WEEK,
+    ),
+    SeedMarket(
+        "A · digits CNNs agree off-distribution",
+        "Small CNNs have a stronger built-in bias than MLPs. Do 32 CNN seeds on digits disagree on fewer than "
+        "5% of noisy test images on average?",
+        _spec("A", "digits", "cnn", 32, noise=0.3),
+        "dis_ood", "<", 0.05, 4 * WEEK,
+    ),
+    SeedMarket(
+        "A · modular-addition transformers vary across seeds",
+        "1-layer transformers learn (a + b) mod 59 from 60% of the table. Do seeds disagree on at least 2% of "
+        "the held-out sums?",
+        _spec("A", "modadd", "transformer", 32, p=59, alpha=1.0, train_frac=0.6, weight_decay=1.0),
+        "dis_ood", ">=", 0.02, 5 * WEEK,
+    ),
+    # B. Small changes
+    SeedMarket(
+        "B · one ulp changes a digits MLP as much as half a new seed",
+        "Nudge a single weight of a digits MLP by one unit in the last place (torch.nextafter) and retrain. Is "
+        "the off-distribution disagreement with the reference at least half of what a completely new seed gives?",
+        _spec("B", "digits", "mlp", 32, noise=0.3, change="ulp"),
+        "dis_ratio", ">=", 0.5, 3 * WEEK,
+    ),
+    SeedMarket(
+        "B · data order alone matters on linear + slab data",
+        "On Shah et al.'s linear + 5-slab data, change only the order of the training batches. Does the "
+        "resulting model differ off-distribution at least 80% as much as a fresh seed would?",
+        _spec("B", "lms", "mlp", 32, n_slab=20, margin=0.1, change="data_order"),
+        "dis_ratio", ">=", 0.8, 4 * WEEK,
+    ),
+    # C. Distinct clusters
+    SeedMarket(
+        "C · clock and pizza both appear in modular addition",
+        "With attention α = 0.5 (halfway between softmax and uniform), do at least 10% of 48 seeds fall in the "
+        "minority algorithm cluster (clock vs pizza, by gradient symmetricity)?",
+        _spec("C", "modadd", "transformer", 48, p=59, alpha=0.5, train_frac=0.6, weight_decay=1.0),
+        "minority_fraction", ">=", 0.10, 4 * WEEK,
+    ),
+    SeedMarket(
+        "C · some MLPs use the slabs, not the linear shortcut",
+        "On linear + 5-slab data, simplicity bias predicts every MLP relies on the linear coordinate. Do at "
+        "least 10% of 48 seeds form a separate cluster that also uses the slab coordinates?",
+        _spec("C", "lms", "mlp", 48, n_slab=20, margin=0.1),
+        "minority_fraction", ">=", 0.10, 5 * WEEK,
+    ),
+    # D. Stability of clusters
+    SeedMarket(
+        "D · modular-addition clusters snap back or flip",
+        "Nudge mid-training transformers toward the other algorithm by α on a grid and keep training. Do at "
+        "least 70% of the interventions end within a margin of one of the two original clusters?",
+        _spec("D", "modadd", "transformer", 32, p=59, alpha=0.5, train_frac=0.6, weight_decay=1.0),
+        "snap_fraction", ">=", 0.7, 5 * WEEK,
+    ),
+    SeedMarket(
+        "D · two-pathway networks commit to one pathway",
+        "In a deep linear network with two pathways sharing a feature, push the mid-training share toward the "
+        "other pathway. Do at least half the interventions snap to one of the two original outcomes?",
+        _spec("D", "two_pathway", "mlp", 32, width=32),
+        "snap_fraction", ">=", 0.5, 3 * WEEK,
+    ),
+    # E. Mid-training predictiveness
+    SeedMarket(
+        "E · the 25% checkpoint predicts clock vs pizza",
+        "From checkpoints at a quarter of training, can a leave-one-out classifier predict each seed's final "
+        "algorithm with AUROC of at least 0.8 (statistic 1 − AUROC at most 0.2)?",
+        _spec("E", "modadd", "transformer", 48, p=59, alpha=0.5, train_frac=0.6, weight_decay=1.0),
+        "one_minus_auroc_25", "<=", 0.2, 4 * WEEK,
+    ),
+    SeedMarket(
+        "E · early slab reliance predicts the final MLP",
+        "On linear + slab data, does the 25% checkpoint predict whether a seed ends up using the slabs with "
+        "AUROC above 0.75 (1 − AUROC below 0.25)?",
+        _spec("E", "lms", "mlp", 48, n_slab=20, margin=0.1),
+        "one_minus_auroc_25", "<", 0.25, 6 * WEEK,
+    ),
+    # F. Early interventions
+    SeedMarket(
+        "F · blocking a pathway early matters more than late",
+        "Block pathway A of a two-pathway network for a short phase, early or late. Does the early block move "
+        "pathway A's final share by at least one seed standard deviation more than the late block?",
+        _spec("F", "two_pathway", "mlp", 32, width=32),
+        "early_late_effect", ">=", 1.0, 3 * WEEK,
+    ),
+    SeedMarket(
+        "F · early counter-examples change GOTU extrapolation",
+        "Inject a few unseen-half examples into the Boolean-cube task early or late. Is the early effect on "
+        "the extrapolation coefficient c at least half a seed standard deviation larger?",
+        _spec("F", "gotu", "mlp", 32, n=10),
+        "early_late_effect", ">=", 0.5, 5 * WEEK,
+    ),
+    # G. Survival of circuits
+    SeedMarket(
+        "G · grokking rebuilds modular-addition representations",
+        "Compare each transformer's representation at an early checkpoint with the final one. Is 1 − CKA at "
+        "least 0.5 on average (most early structure replaced)?",
+        _spec("G", "modadd", "transformer", 16, p=59, alpha=1.0, train_frac=0.3, weight_decay=1.0),
+        "one_minus_cka", ">=", 0.5, 4 * WEEK,
+    ),
+    SeedMarket(
+        "G · early CNN features survive on digits",
+        "Do a small CNN's early-checkpoint representations survive to the end of training (1 − CKA below 0.3 "
+        "on average)?",
+        _spec("G", "digits", "cnn", 16),
+        "one_minus_cka", "<", 0.3, 3 * WEEK,
+    ),
+    # H. Closed-form inductive bias
+    SeedMarket(
+        "H · learning order beats min-degree on GOTU",
+        "Across variants of the Boolean-cube task, does predicting the learned solution from the learning "
+        "order beat the min-degree closed form by at least 10 percentage points of hit rate?",
+        _spec("H", "gotu", "mlp", 32, n=10),
+        "hit_rate_gap", ">=", 0.10, 5 * WEEK,
+    ),
+    SeedMarket(
+        "H · static measures suffice on sparse parity",
+        "On sparse parities (n = 20, k = 3), is the learning-order prediction no better than the static one "
+        "(hit-rate gap at most 0)?",
+        _spec("H", "sparse_parity", "mlp", 32, n=20, k=3),
+        "hit_rate_gap", "<=", 0.0, 6 * WEEK,
+    ),
+]

@@ -1,0 +1,80 @@
+"""Reads of the market app: lists, histories, positions. Views and the API call these."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, DecimalField, F, Func, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from market.models import Account, Forecast, Market, Position
+
+ZERO = Decimal(0)
+_DEC = DecimalField(max_digits=24, decimal_places=8)
+
+
+class _Abs(Func):
+    function = "ABS"
+
+
+def market_list(*, concept: str | None = None, status: str | None = None) -> QuerySet[Market]:
+    """Markets with ``volume`` (points traded, Σ|cost|) and ``forecasters`` (distinct users) annotated."""
+    per_market = Forecast.objects.filter(market=OuterRef("pk")).order_by().values("market")
+    volume = per_market.annotate(v=Sum(_Abs(F("cost")), output_field=_DEC)).values("v")
+    users = per_market.annotate(n=Count("user", distinct=True)).values("n")
+    qs = Market.objects.annotate(
+        volume=Coalesce(Subquery(volume, output_field=_DEC), Value(ZERO, output_field=_DEC)),
+        forecasters=Coalesce(Subquery(users), Value(0)),
+    )
+    if concept:
+        qs = qs.filter(concept=concept)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("concept", "close_time", "pk")
+
+
+def market_get(*, market_id: int) -> Market:
+    return market_list().get(pk=market_id)
+
+
+def market_price_history(*, market: Market) -> list[dict]:
+    """``[{time, probability}]``: the opening price 0.5 at ``opened_at``, then the price after each forecast."""
+    start = market.opened_at or market.created_at
+    first = [{"time": start, "probability": 0.5}] if start else []
+    rows = Forecast.objects.filter(market=market).order_by("created_at", "pk").values_list(
+        "created_at", "probability_after"
+    )
+    return first + [{"time": t, "probability": p} for t, p in rows]
+
+
+def forecast_history(*, market: Market) -> QuerySet[Forecast]:
+    """Public trade history, newest first."""
+    return Forecast.objects.filter(market=market).select_related("user").order_by("-created_at", "-pk")
+
+
+def position_get(*, user: AbstractBaseUser, market: Market) -> Position | None:
+    if not user.is_authenticated:
+        return None
+    return Position.objects.filter(user=user, market=market).first()
+
+
+def account_balance(*, user: AbstractBaseUser) -> Decimal | None:
+    if not user.is_authenticated:
+        return None
+    return Account.objects.filter(user=user).values_list("balance", flat=True).first()
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    market: Market
+    shares_yes: Decimal
+    shares_no: Decimal
+    net_cost: Decimal
+    updated_at: datetime
+
+
+def user_positions(*, user: AbstractBaseUser) -> list[PositionRow]:
+    rows = Position.objects.filter(user=user).select_related("market").order_by("-updated_at")
+    return [PositionRow(p.market, p.shares_yes, p.shares_no, p.net_cost, p.updated_at) for p in rows]

@@ -1,0 +1,226 @@
+"""Forecasts: moving a market's LMSR price to a probability (one forecast = one trade)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from market import lmsr
+from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
+from market.models import Account, Forecast, LedgerEntry, Market, MarketStatus, Position
+from market.models.fields import QUANTUM
+from market.services.accounts import account_open, balances_set
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    market_id: int
+    probability_before: float
+    probability_after: float
+    delta_yes: Decimal  # YES shares bought (+) or sold (−)
+    delta_no: Decimal
+    cost: Decimal  # points paid (+) or received (−)
+    shares_yes: Decimal  # the position after the trade
+    shares_no: Decimal
+    balance: Decimal  # the balance after the trade
+    dry_run: bool
+    forecast_id: int | None = None
+
+    @property
+    def payout_if_yes(self) -> Decimal:
+        return self.shares_yes
+
+    @property
+    def payout_if_no(self) -> Decimal:
+        return self.shares_no
+
+
+@dataclass(frozen=True)
+class _Plan:
+    delta_yes: Decimal
+    delta_no: Decimal
+    cost: Decimal
+    probability_before: float
+    probability_after: float
+
+
+def probability_validate(value: object) -> float:
+    """The probability as a float in [MIN_PROBABILITY, MAX_PROBABILITY], or ProbabilityInvalid."""
+    low, high = settings.PATHMARKET["MIN_PROBABILITY"], settings.PATHMARKET["MAX_PROBABILITY"]
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ProbabilityInvalid(f"probability must be a number between {low} and {high}.")
+    p = float(value)
+    if not math.isfinite(p):
+        raise ProbabilityInvalid(f"probability must be a finite number between {low} and {high}, not {p}.")
+    if not (low <= p <= high):
+        raise ProbabilityInvalid(f"probability must be between {low} and {high}; got {p:g}.")
+    return p
+
+
+def _check_open(market: Market) -> None:
+    if market.status != MarketStatus.OPEN:
+        raise MarketNotOpen(f"This market is {market.status}; it no longer accepts forecasts.")
+    if timezone.now() >= market.close_time:
+        raise MarketNotOpen(
+            f"This market closed at {market.close_time:%Y-%m-%d %H:%M} UTC; it no longer accepts forecasts."
+        )
+
+
+def _plan(market: Market, held_yes: Decimal, held_no: Decimal, p: float) -> _Plan:
+    """The trade to ``p`` in exact decimals: q stays the exact sum of all deltas, and the trader pays
+    the LMSR cost of the quantized shares rounded up to 1e-8 (so the maker never loses to rounding)."""
+    b = market.liquidity
+    q_yes, q_no = market.q_yes, market.q_no
+    move = Decimal(lmsr.shares_to_price(float(q_yes), float(q_no), b, p)).quantize(QUANTUM)
+    if move >= 0:
+        sell_no = min(held_no, move)
+        delta_yes, delta_no = move - sell_no, -sell_no
+    else:
+        sell_yes = min(held_yes, -move)
+        delta_yes, delta_no = -sell_yes, -move - sell_yes
+    new_yes, new_no = q_yes + delta_yes, q_no + delta_no
+    raw = lmsr.cost(float(new_yes), float(new_no), b) - lmsr.cost(float(q_yes), float(q_no), b)
+    return _Plan(
+        delta_yes=delta_yes,
+        delta_no=delta_no,
+        cost=Decimal(raw).quantize(QUANTUM, rounding=ROUND_CEILING) if (delta_yes or delta_no) else ZERO,
+        probability_before=lmsr.price(float(q_yes), float(q_no), b),
+        probability_after=lmsr.price(float(new_yes), float(new_no), b),
+    )
+
+
+def _refuse_unaffordable(market: Market, plan: _Plan, p: float, balance: Decimal, held_yes: Decimal,
+                         held_no: Decimal) -> InsufficientBalance:
+    p0 = plan.probability_before
+    low, high = settings.PATHMARKET["MIN_PROBABILITY"], settings.PATHMARKET["MAX_PROBABILITY"]
+    furthest = lmsr.furthest_affordable(
+        float(market.q_yes), float(market.q_no), market.liquidity, p,
+        max(float(balance) - 1e-6, 0.0),  # margin for the 1e-8 rounding of shares and cost
+        held_yes=float(held_yes), held_no=float(held_no),
+    )
+    # Round toward the current price, so quoting the figure back is always affordable.
+    furthest = math.floor(furthest * 1e4) / 1e4 if p > p0 else math.ceil(furthest * 1e4) / 1e4
+    furthest = min(max(furthest, low), high)
+    reachable = (furthest > p0) if p > p0 else (furthest < p0)
+    tail = (
+        f"The furthest you can afford is {furthest:.4f}."
+        if reachable
+        else "You cannot afford to move this market's price in that direction."
+    )
+    return InsufficientBalance(
+        f"Insufficient balance: moving the price to {p:g} costs {plan.cost:.2f} points but your balance "
+        f"is {balance:.2f}. {tail}",
+        cost=plan.cost,
+        balance=balance,
+        furthest_probability=furthest if reachable else None,
+    )
+
+
+def _market_id(market: Market | int) -> int:
+    return market.pk if isinstance(market, Market) else int(market)
+
+
+def forecast_quote(*, user: AbstractBaseUser, market: Market | int, probability: float) -> ForecastResult:
+    """What ``forecast_place`` would do now, without writing anything (raises the same errors)."""
+    p = probability_validate(probability)
+    market_obj = Market.objects.get(pk=_market_id(market))
+    _check_open(market_obj)
+    account = account_open(user=user)
+    position = Position.objects.filter(user=user, market=market_obj).first()
+    held_yes, held_no = (position.shares_yes, position.shares_no) if position else (ZERO, ZERO)
+    plan = _plan(market_obj, held_yes, held_no, p)
+    if plan.cost > account.balance:
+        raise _refuse_unaffordable(market_obj, plan, p, account.balance, held_yes, held_no)
+    return ForecastResult(
+        market_id=market_obj.pk,
+        probability_before=plan.probability_before,
+        probability_after=plan.probability_after,
+        delta_yes=plan.delta_yes,
+        delta_no=plan.delta_no,
+        cost=plan.cost,
+        shares_yes=held_yes + plan.delta_yes,
+        shares_no=held_no + plan.delta_no,
+        balance=account.balance - plan.cost,
+        dry_run=True,
+    )
+
+
+def forecast_place(
+    *, user: AbstractBaseUser, market: Market | int, probability: float, dry_run: bool = False
+) -> ForecastResult:
+    """Move the market's price to ``probability`` for ``user``: sell opposite shares first, then buy.
+
+    One transaction: lock the market row, then the user's account; refuse (changing nothing) when the
+    market is not open, the probability is outside [0.01, 0.99] or the balance cannot pay.
+    """
+    if dry_run:
+        return forecast_quote(user=user, market=market, probability=probability)
+    p = probability_validate(probability)
+    with transaction.atomic():
+        market_obj = Market.objects.select_for_update().get(pk=_market_id(market))
+        _check_open(market_obj)
+        # The trader's and the maker's accounts, locked in ascending id order, read after the market lock.
+        locked = list(
+            Account.objects.select_for_update().filter(Q(user=user) | Q(market=market_obj)).order_by("pk")
+        )
+        if not any(a.user_id == user.pk for a in locked):
+            account_open(user=user)
+            locked = list(
+                Account.objects.select_for_update().filter(Q(user=user) | Q(market=market_obj)).order_by("pk")
+            )
+        account = next(a for a in locked if a.user_id == user.pk)
+        maker = next(a for a in locked if a.market_id == market_obj.pk)
+        position = Position.objects.filter(user=user, market=market_obj).first()
+        held_yes, held_no = (position.shares_yes, position.shares_no) if position else (ZERO, ZERO)
+        plan = _plan(market_obj, held_yes, held_no, p)
+        if plan.cost > account.balance:
+            raise _refuse_unaffordable(market_obj, plan, p, account.balance, held_yes, held_no)
+
+        forecast = Forecast.objects.create(
+            user=user, market=market_obj,
+            probability_before=plan.probability_before, probability_after=plan.probability_after,
+            delta_yes=plan.delta_yes, delta_no=plan.delta_no, cost=plan.cost,
+        )
+        market_obj.q_yes += plan.delta_yes
+        market_obj.q_no += plan.delta_no
+        market_obj.save(update_fields=["q_yes", "q_no"])
+        if position is None:
+            position = Position.objects.create(
+                user=user, market=market_obj,
+                shares_yes=plan.delta_yes, shares_no=plan.delta_no, net_cost=plan.cost,
+            )
+        else:
+            position.shares_yes += plan.delta_yes
+            position.shares_no += plan.delta_no
+            position.net_cost += plan.cost
+            position.save(update_fields=["shares_yes", "shares_no", "net_cost", "updated_at"])
+        if plan.cost:
+            buy = plan.cost > 0
+            LedgerEntry.objects.create(
+                kind=LedgerEntry.Kind.TRADE,
+                debit_account=account if buy else maker,
+                credit_account=maker if buy else account,
+                amount=abs(plan.cost), market=market_obj, forecast=forecast,
+            )
+            balances_set({account.pk: account.balance - plan.cost, maker.pk: maker.balance + plan.cost})
+    return ForecastResult(
+        market_id=market_obj.pk,
+        probability_before=plan.probability_before,
+        probability_after=plan.probability_after,
+        delta_yes=plan.delta_yes,
+        delta_no=plan.delta_no,
+        cost=plan.cost,
+        shares_yes=position.shares_yes,
+        shares_no=position.shares_no,
+        balance=account.balance - plan.cost,
+        dry_run=False,
+        forecast_id=forecast.pk,
+    )

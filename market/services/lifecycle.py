@@ -1,0 +1,235 @@
+"""A market's life: open (with its subsidy), close, resolve (payouts once) or annul (refunds)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from market import lmsr
+from market.exceptions import MarketStateError
+from market.models import Account, LedgerEntry, Market, MarketStatus, Outcome, Position
+from market.models.fields import QUANTUM
+from market.services.accounts import balances_set, house_account, ledger_post
+from market.specs import CriterionError, criterion_validate
+
+ZERO = Decimal(0)
+_TRADABLE = (MarketStatus.OPEN, MarketStatus.CLOSED, MarketStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    market_id: int
+    outcome: str
+    paid: Decimal  # points paid to winners by this call (0 when it was already resolved)
+    winners: int
+    already_resolved: bool
+
+
+@dataclass(frozen=True)
+class AnnulResult:
+    market_id: int
+    refunded: Decimal  # net costs returned to traders
+    reversed: Decimal  # trading profits taken back (net cost < 0), capped by each balance
+    written_off: Decimal  # profits that could not be taken back; the house absorbs them
+    already_annulled: bool
+
+
+def subsidy_amount(liquidity: float) -> Decimal:
+    """b·ln 2 rounded up to the ledger unit, so the maker can always cover its worst case."""
+    return Decimal(lmsr.max_loss(liquidity)).quantize(QUANTUM, rounding=ROUND_CEILING)
+
+
+def market_open(
+    *,
+    title: str,
+    concept: str,
+    question: str,
+    spec: dict,
+    statistic: str,
+    comparator: str,
+    threshold: float,
+    close_time: datetime,
+    liquidity: float | None = None,
+    confidence: float = 0.95,
+    created_by: AbstractBaseUser | None = None,
+) -> Market:
+    """Create an OPEN market with a frozen, hashed criterion, its maker account and the b·ln 2 subsidy."""
+    criterion = criterion_validate(spec=spec, statistic=statistic, comparator=comparator, threshold=threshold)
+    if criterion["spec"]["concept"] != concept:
+        raise CriterionError("concept", f"the spec is for concept {criterion['spec']['concept']}, not {concept}.")
+    b = float(settings.PATHMARKET["DEFAULT_LIQUIDITY"] if liquidity is None else liquidity)
+    if not (math.isfinite(b) and b > 0):
+        raise CriterionError("liquidity", "liquidity must be a positive number of points.")
+    if not (0 < confidence < 1):
+        raise CriterionError("confidence", "confidence must lie strictly between 0 and 1.")
+    now = timezone.now()
+    if close_time <= now:
+        raise CriterionError("close_time", "close_time must be in the future.")
+    with transaction.atomic():
+        market = Market.objects.create(
+            title=title, concept=concept, question=question, liquidity=b, confidence=confidence,
+            status=MarketStatus.OPEN, opened_at=now, close_time=close_time, created_by=created_by,
+            **criterion,
+        )
+        maker = Account.objects.create(kind=Account.Kind.MAKER, market=market)
+        ledger_post(kind=LedgerEntry.Kind.SUBSIDY, debit=house_account(), credit=maker,
+                    amount=subsidy_amount(b), market=market, memo="LMSR subsidy b·ln 2")
+    return market
+
+
+def _market_id(market: Market | int) -> int:
+    return market.pk if isinstance(market, Market) else int(market)
+
+
+def _locked(market: Market | int) -> Market:
+    return Market.objects.select_for_update(of=("self",)).select_related("maker_account").get(pk=_market_id(market))
+
+
+def market_close(*, market: Market | int) -> bool:
+    """Stop forecasting and enqueue the resolution run. Returns False if the market was not open (idempotent)."""
+    with transaction.atomic():
+        locked = _locked(market)
+        if locked.status != MarketStatus.OPEN:
+            return False
+        locked.status = MarketStatus.CLOSED
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["status", "closed_at"])
+        # Issue 5 (resolution pipeline): the ExperimentRun row commits together with the close; its
+        # Celery task is sent by transaction.on_commit, never from inside this transaction.
+        from market.resolution import market_run_enqueue
+
+        market_run_enqueue(market=locked)
+    if isinstance(market, Market):
+        market.status, market.closed_at = locked.status, locked.closed_at
+    return True
+
+
+def markets_close_due(*, now: datetime | None = None) -> list[int]:
+    """Close every open market whose close_time has passed; returns their ids (the beat task calls this)."""
+    now = now or timezone.now()
+    due = list(Market.objects.filter(status=MarketStatus.OPEN, close_time__lte=now).values_list("pk", flat=True))
+    return [pk for pk in due if market_close(market=pk)]
+
+
+def _settle_maker(market: Market) -> None:
+    """Send the maker's remainder back to the house (last: the house is always locked last)."""
+    maker = Account.objects.get(pk=market.maker_account.pk)
+    if maker.balance > 0:
+        ledger_post(kind=LedgerEntry.Kind.SETTLEMENT, debit=maker, credit=house_account(),
+                    amount=maker.balance, market=market, memo="maker remainder returned to the house")
+
+
+def _credit_users(market: Market, kind: str, amounts: dict[int, Decimal], memo: str) -> None:
+    """Pay user accounts (account id → points) from the maker: one entry each, one balance update."""
+    amounts = {pk: amount for pk, amount in amounts.items() if amount > 0}
+    if not amounts:
+        return
+    maker_id = market.maker_account.pk
+    current = dict(
+        Account.objects.select_for_update().filter(pk__in=[*amounts, maker_id]).order_by("pk")
+        .values_list("pk", "balance")
+    )
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(kind=kind, debit_account_id=maker_id, credit_account_id=pk, amount=amount, market=market,
+                    memo=memo)
+        for pk, amount in sorted(amounts.items())
+    )
+    new = {pk: current[pk] + amount for pk, amount in amounts.items()}
+    new[maker_id] = current[maker_id] - sum(amounts.values(), ZERO)
+    balances_set(new)
+
+
+def _recompute_scores(market_id: int) -> None:
+    from evaluator.services import market_scores_recompute
+
+    market_scores_recompute(market_id=market_id)
+
+
+def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> ResolveResult:
+    """Resolve YES or NO: pay 1 point per winning share exactly once, settle the maker, recompute scores.
+
+    Calling it again with the same outcome pays nothing and reports ``already_resolved``; a different
+    outcome, or an annulled market, raises MarketStateError.
+    """
+    outcome = str(outcome).lower()
+    if outcome not in Outcome.values:
+        raise ValueError(f"outcome must be 'yes' or 'no', got {outcome!r}")
+    with transaction.atomic():
+        locked = _locked(market)  # the status check below is race-free because the row is locked
+        if locked.status == MarketStatus.RESOLVED:
+            if locked.outcome != outcome:
+                raise MarketStateError(f"Market #{locked.pk} is already resolved {locked.outcome.upper()}.")
+            return ResolveResult(locked.pk, outcome, ZERO, 0, already_resolved=True)
+        if locked.status not in _TRADABLE:
+            raise MarketStateError(f"Market #{locked.pk} is {locked.status} and cannot be resolved.")
+        field = "shares_yes" if outcome == Outcome.YES else "shares_no"
+        winners = {
+            row["account"]: row[field]
+            for row in Position.objects.filter(market=locked, **{f"{field}__gt": 0})
+            .annotate(account=F("user__account__pk"))
+            .values("account", field)
+        }
+        _credit_users(locked, LedgerEntry.Kind.PAYOUT, winners, f"{outcome.upper()} pays 1 point per share")
+        now = timezone.now()
+        locked.status, locked.outcome, locked.resolved_at = MarketStatus.RESOLVED, outcome, now
+        locked.closed_at = locked.closed_at or now
+        locked.resolution_note = note
+        locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
+        _settle_maker(locked)
+        _recompute_scores(locked.pk)
+    paid = sum(winners.values(), ZERO)
+    return ResolveResult(locked.pk, outcome, paid, len(winners), already_resolved=False)
+
+
+def market_annul(*, market: Market | int, reason: str) -> AnnulResult:
+    """Annul: return each trader's net cost (taking back trading profits where the balance allows),
+    settle the maker and recompute scores. Idempotent; a resolved market cannot be annulled."""
+    if not reason or not reason.strip():
+        raise ValueError("an annulment needs a reason")
+    with transaction.atomic():
+        locked = _locked(market)
+        if locked.status == MarketStatus.ANNULLED:
+            return AnnulResult(locked.pk, ZERO, ZERO, ZERO, already_annulled=True)
+        if locked.status not in _TRADABLE:
+            raise MarketStateError(f"Market #{locked.pk} is {locked.status} and cannot be annulled.")
+        rows = list(
+            Position.objects.filter(market=locked).exclude(net_cost=0)
+            .annotate(account=F("user__account__pk")).values("account", "net_cost")
+        )
+        maker_id = locked.maker_account.pk
+        accounts = {
+            a.pk: a
+            for a in Account.objects.select_for_update()
+            .filter(pk__in=[*(r["account"] for r in rows), maker_id]).order_by("pk")
+        }
+        maker, house = accounts[maker_id], house_account()
+        reversed_total = written_off = ZERO
+        # Take back profits first (user → maker), so the maker can fund the refunds.
+        for row in sorted((r for r in rows if r["net_cost"] < 0), key=lambda r: r["account"]):
+            owed = -row["net_cost"]
+            take = min(owed, accounts[row["account"]].balance)
+            if take > 0:
+                ledger_post(kind=LedgerEntry.Kind.REFUND, debit=accounts[row["account"]], credit=maker,
+                            amount=take, market=locked, memo="annulled: trading profit reversed")
+            reversed_total += take
+            written_off += owed - take
+        refunds = {r["account"]: r["net_cost"] for r in rows if r["net_cost"] > 0}
+        if written_off > 0:  # the maker lacks what could not be taken back; the house covers it
+            ledger_post(kind=LedgerEntry.Kind.SETTLEMENT, debit=house, credit=maker, amount=written_off,
+                        market=locked, memo="annulled: house covers profits that could not be reversed")
+        _credit_users(locked, LedgerEntry.Kind.REFUND, refunds, "annulled: net cost refunded")
+        now = timezone.now()
+        locked.status, locked.outcome, locked.resolved_at = MarketStatus.ANNULLED, None, now
+        locked.closed_at = locked.closed_at or now
+        locked.resolution_note = reason
+        locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
+        _settle_maker(locked)
+        _recompute_scores(locked.pk)
+    return AnnulResult(locked.pk, sum(refunds.values(), ZERO), reversed_total, written_off, already_annulled=False)

@@ -1,0 +1,119 @@
+"""HTML pages of the market app: thin views over selectors and services."""
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from market import selectors
+from market.charts import price_chart_svg
+from market.concepts import CONCEPTS
+from market.exceptions import MarketError
+from market.forms import ForecastForm, RegisterForm
+from market.models import Concept, Market, MarketStatus
+from market.services import account_for, account_open, forecast_place
+from market.specs import criterion_in_words
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    concept = request.GET.get("concept") or None
+    status = request.GET.get("status") or None
+    concept = concept if concept in Concept.values else None
+    status = status if status in MarketStatus.values else None
+    markets = list(selectors.market_list(concept=concept, status=status))
+    groups = [
+        {"concept": CONCEPTS[letter], "markets": [m for m in markets if m.concept == letter]}
+        for letter in Concept.values
+        if concept in (None, letter)
+    ]
+    return render(request, "market/home.html", {
+        "groups": groups,
+        "concept": concept,
+        "status": status,
+        "concepts": list(CONCEPTS.values()),
+        "statuses": MarketStatus.values,
+        "count": len(markets),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    market = get_object_or_404(selectors.market_list(), pk=pk)
+    form = ForecastForm(initial={"probability": round(market.probability, 2)})
+    status_code = 200
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"/accounts/login/?next=/markets/{pk}/")
+        form = ForecastForm(request.POST)
+        if form.is_valid():
+            try:
+                result = forecast_place(user=request.user, market=market, probability=form.cleaned_data["probability"])
+            except MarketError as exc:
+                form.add_error("probability", exc.message)
+            else:
+                verb = "paid" if result.cost >= 0 else "received"
+                messages.success(
+                    request,
+                    f"Forecast placed: the price moved from {result.probability_before:.1%} to "
+                    f"{result.probability_after:.1%}; you {verb} {abs(result.cost):.2f} points.",
+                )
+                return redirect(f"/markets/{pk}/#forecast")
+        status_code = 400
+    return render(request, "market/detail.html", _detail_context(request, market, form), status=status_code)
+
+
+def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) -> dict:
+    from evaluator.selectors import community_probability
+
+    history = selectors.market_price_history(market=market)
+    end = market.closed_at if market.status != MarketStatus.OPEN and market.closed_at else timezone.now()
+    user = request.user
+    return {
+        "market": market,
+        "concept": CONCEPTS[market.concept],
+        "criterion_words": criterion_in_words(
+            spec=market.spec, statistic=market.statistic, comparator=market.comparator,
+            threshold=market.threshold, confidence=market.confidence,
+        ),
+        "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
+        "chart": price_chart_svg(history, end=max(end, history[-1]["time"])) if history else "",
+        "n_forecasts": max(len(history) - 1, 0),
+        "community_probability": community_probability(market_id=market.pk),
+        "position": selectors.position_get(user=user, market=market),
+        "balance": account_for(user=user).balance if user.is_authenticated else None,
+        "recent": selectors.forecast_history(market=market)[:15],
+        "form": form,
+        "slider_value": _slider_value(form, market),
+        "can_forecast": market.status == MarketStatus.OPEN and timezone.now() < market.close_time,
+    }
+
+
+def _slider_value(form: ForecastForm, market: Market) -> str:
+    try:
+        value = float(form["probability"].value())
+    except (TypeError, ValueError):
+        value = market.probability
+    return f"{min(max(value, 0.01), 0.99):.2f}"
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        account = account_open(user=user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}! Your account starts with {account.balance:.0f} points.")
+        return redirect(next_url)
+    return render(request, "registration/register.html", {"form": form, "next": next_url})

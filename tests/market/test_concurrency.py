@@ -1,0 +1,65 @@
+"""Concurrent forecasts against a real PostgreSQL: the market row lock serializes trades, none is lost."""
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import close_old_connections, connection
+
+from market.exceptions import InsufficientBalance
+from market.models import Forecast, LedgerEntry, Market, Position
+from market.reconcile import ledger_reconcile
+from market.services import forecast_place
+from tests.market.factories import MarketFactory, UserFactory
+
+THREADS = 8
+FORECASTS_PER_THREAD = 50
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_forecasts_lose_no_trade_and_reconcile(require_postgres):
+    market = MarketFactory(liquidity=200.0)
+    users = [UserFactory() for _ in range(THREADS)]
+    errors: list[BaseException] = []
+    refused = [0] * THREADS
+    start = threading.Barrier(THREADS)
+
+    def trade(index: int) -> None:
+        try:
+            start.wait()
+            for i in range(FORECASTS_PER_THREAD):
+                # Each thread pulls the price its own way, so trades cross and positions are sold back.
+                p = 0.2 + 0.6 * (((index * 7 + i * 13) % 23) / 22)
+                try:
+                    forecast_place(user=users[index], market=market.pk, probability=round(p, 4))
+                except InsufficientBalance:
+                    refused[index] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trade, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    close_old_connections()
+    assert not errors, errors
+
+    market.refresh_from_db()
+    placed = Forecast.objects.filter(market=market)
+    assert placed.count() + sum(refused) == THREADS * FORECASTS_PER_THREAD
+    assert placed.count() >= THREADS * FORECASTS_PER_THREAD * 0.9
+    sum_yes = sum((f.delta_yes for f in placed), Decimal(0))
+    sum_no = sum((f.delta_no for f in placed), Decimal(0))
+    assert (market.q_yes, market.q_no) == (sum_yes, sum_no)  # no lost update of q
+    positions = Position.objects.filter(market=market)
+    assert sum(p.shares_yes for p in positions) == market.q_yes
+    # Every trade started from the price the previous one left: the history is one unbroken chain.
+    chain = list(placed.order_by("pk").values_list("probability_before", "probability_after"))
+    assert all(abs(chain[i][0] - chain[i - 1][1]) < 1e-12 for i in range(1, len(chain)))
+    assert LedgerEntry.objects.filter(kind="trade", market=market).count() == placed.exclude(cost=0).count()
+    report = ledger_reconcile()
+    assert report.ok, report.summary()
+    assert Market.objects.get(pk=market.pk).status == "open"
