@@ -44,17 +44,17 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.preprocessing import StandardScaler
+
+from evaluator.factor_parts import batched_corr, blocks, rows_needed, standardise, verdict
 
 __all__ = ["CONCEPTS", "FactorResult", "general_factor", "rows_needed"]
 
 CONCEPTS: tuple[str, ...] = tuple("ABCDEFGH")
 _TRANSFORMS = ("rank", "zscore")
 _MISSING = ("impute", "pairwise")
-_CELLS_PER_BLOCK = 2_000_000  # bound on resamples × rows × columns held at once
 
 
 @dataclass(frozen=True)
@@ -127,58 +127,6 @@ class FactorResult:
         return asdict(self)
 
 
-def rows_needed(
-    *,
-    n_rows: int,
-    n_cols: int,
-    pc1_eigenvalue: float | None = None,
-    pc1_ci_halfwidth: float | None = None,
-    target_halfwidth: float = 0.05,
-    rows_per_column: int = 5,
-) -> int:
-    """Rows a reliable PC1 estimate needs: the largest of three requirements.
-
-    1. A floor of ``max(20, rows_per_column · n_cols)`` rows [3]_.
-    2. Precision: the bootstrap half-width of the PC1 share shrinks like ``1/√n``, so reaching
-       ``target_halfwidth`` needs ``n · (halfwidth / target)²`` rows.
-    3. Detectability: a population eigenvalue ``ℓ`` separates from the noise bulk only when
-       ``ℓ > 1 + √(p/n)`` (the BBP transition [4]_). ``ℓ`` is estimated from the sample eigenvalue
-       ``λ`` by inverting ``λ = ℓ + (p/n)·ℓ/(ℓ − 1)`` [4]_; asking for twice the margin,
-       ``ℓ ≥ 1 + 2√(p/n)``, gives ``n ≥ 4p / (ℓ − 1)²``. When ``λ`` lies inside the noise bulk
-       ``(1 + √(p/n))²`` there is no spike to detect and this term is skipped.
-
-    Parameters
-    ----------
-    n_rows, n_cols : int
-        Current rows (≥ 0) and columns (≥ 1).
-    pc1_eigenvalue : float, optional
-        Largest eigenvalue of the correlation matrix.
-    pc1_ci_halfwidth : float, optional
-        Half the width of the bootstrap interval of the PC1 share.
-    target_halfwidth : float, default=0.05
-    rows_per_column : int, default=5
-
-    Returns
-    -------
-    int
-    """
-    if n_rows < 0 or n_cols < 1:
-        raise ValueError(f"need n_rows >= 0 and n_cols >= 1; got {n_rows} and {n_cols}.")
-    if target_halfwidth <= 0:
-        raise ValueError(f"target_halfwidth must be positive; got {target_halfwidth}.")
-    need = max(20, rows_per_column * n_cols)
-    if n_rows > 0 and pc1_ci_halfwidth is not None and np.isfinite(pc1_ci_halfwidth):
-        need = max(need, math.ceil(n_rows * (pc1_ci_halfwidth / target_halfwidth) ** 2))
-    if n_rows > 0 and pc1_eigenvalue is not None and np.isfinite(pc1_eigenvalue):
-        gamma = n_cols / n_rows
-        lam = float(pc1_eigenvalue)
-        if lam > (1 + math.sqrt(gamma)) ** 2:
-            b = lam + 1 - gamma
-            spike = (b + math.sqrt(max(b * b - 4 * lam, 0.0))) / 2
-            need = max(need, math.ceil(4 * n_cols / (spike - 1) ** 2))
-    return int(need)
-
-
 def _as_frame(matrix: ArrayLike | pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
     if isinstance(matrix, pd.DataFrame):
         frame = matrix.copy()
@@ -204,59 +152,21 @@ def _as_frame(matrix: ArrayLike | pd.DataFrame, columns: list[str] | None) -> pd
     return frame
 
 
-def _standardise(frame: pd.DataFrame, transform: str) -> NDArray[np.float64]:
-    """Rank or z-score each column over its observed cells, then scale to mean 0, sd 1 (NaN kept)."""
-    out = np.full(frame.shape, np.nan)
-    for j, name in enumerate(frame.columns):  # a handful of columns, not forecasts
-        col = frame[name].to_numpy()
-        obs = ~np.isnan(col)
-        x = stats.rankdata(col[obs]) if transform == "rank" else col[obs]
-        out[obs, j] = (x - x.mean()) / x.std()
-    return out
-
-
-def _batched_corr(x: NDArray[np.float64], mask: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Pairwise-complete Pearson correlations of stacks of matrices.
-
-    ``x`` and ``mask`` have shape (..., n, p); ``x`` is 0 where ``mask`` is 0. Pairs with fewer than
-    3 common rows or no variance get correlation 0.  Returns shape (..., p, p) with unit diagonal.
-    """
-    n = np.einsum("...ri,...rj->...ij", mask, mask)
-    sx = np.einsum("...ri,...rj->...ij", x, mask)  # Σ x_i over rows where i and j are observed
-    sxx = np.einsum("...ri,...rj->...ij", x * x, mask)
-    sxy = np.einsum("...ri,...rj->...ij", x, x)
-    safe_n = np.maximum(n, 1.0)
-    sx_t = np.swapaxes(sx, -1, -2)
-    cov = sxy - sx * sx_t / safe_n
-    var_i = sxx - sx**2 / safe_n
-    var_j = np.swapaxes(var_i, -1, -2)
-    denom = np.sqrt(np.clip(var_i, 0, None) * np.clip(var_j, 0, None))
-    ok = (n >= 3) & (denom > 1e-12 * np.maximum(n, 1.0))
-    corr = np.where(ok, cov / np.where(ok, denom, 1.0), 0.0)
-    corr = np.clip(corr, -1.0, 1.0)
-    p = x.shape[-1]
-    corr[..., np.arange(p), np.arange(p)] = 1.0
-    return corr
-
-
-def _blocks(total: int, per_item: int) -> list[tuple[int, int]]:
-    size = max(1, _CELLS_PER_BLOCK // max(per_item, 1))
-    return [(a, min(total, a + size)) for a in range(0, total, size)]
-
-
-def _insufficient(frame: pd.DataFrame, cols: list[str], dropped: list[str], n_rows: int, dropped_rows: int,
-                  n_missing: int, transform: str, missing: str, confidence: float, n_boot: int, n_null: int) -> FactorResult:
+def _insufficient(frame: pd.DataFrame, *, cols: list[str], n_rows: int, options: dict, **counts: object) -> FactorResult:
+    """The result when fewer than 3 rows or 2 columns are usable: counts and a verdict, no figures."""
     need = rows_needed(n_rows=n_rows, n_cols=max(len(frame.columns), 1))
-    verdict = (
-        f"Not enough data yet: {n_rows} setup{'s' if n_rows != 1 else ''} with at least two concept statistics "
-        f"over {len(cols)} usable concept column{'s' if len(cols) != 1 else ''}. A first estimate needs 3 setups "
-        f"and 2 columns; a reliable one about {need} setups."
-    )
-    return FactorResult(
-        n_rows=n_rows, n_cols=len(cols), columns=cols, n_missing=n_missing, dropped_columns=dropped,
-        dropped_rows=dropped_rows, transform=transform, missing=missing, confidence=confidence,
-        n_bootstrap=n_boot, n_null=n_null, rows_needed=need, verdict_code="insufficient_data", verdict=verdict,
-    )
+    total = frame.shape[0]
+    first = "A first estimate needs at least 3 setups that each have two or more measured concept statistics"
+    if total == 0:
+        text = f"No setups measured yet. {first}; a reliable one needs about {need}."
+    else:
+        text = (
+            f"Not enough data yet: {total} setup{'s' if total != 1 else ''} measured, {n_rows} with two or more usable "
+            f"concept statistics. {first} (and 2 concepts measured on 3 or more setups); a reliable one needs about "
+            f"{need}."
+        )
+    return FactorResult(n_rows=n_rows, n_cols=len(cols), columns=cols, rows_needed=need, verdict_code="insufficient_data",
+                        verdict=text, **counts, **options)
 
 
 def general_factor(
@@ -321,9 +231,11 @@ def general_factor(
     sub = sub[row_ok]
     n, p = sub.shape
     n_missing = int(sub.isna().to_numpy().sum())
-    args = (transform, missing, confidence, int(n_bootstrap), int(n_null))
+    options = {"transform": transform, "missing": missing, "confidence": confidence, "n_bootstrap": int(n_bootstrap),
+               "n_null": int(n_null)}
     if n < 3 or p < 2:
-        return _insufficient(frame, keep_cols, dropped, int(n), int((~row_ok).sum()), n_missing, *args)
+        return _insufficient(frame, cols=keep_cols, n_rows=int(n), options=options, dropped_columns=dropped,
+                             dropped_rows=int((~row_ok).sum()), n_missing=n_missing)
     # Recheck after dropping rows: a column may have become constant or too sparse.
     sub_counts, sub_spread = sub.notna().sum(), sub.std(ddof=0).fillna(0.0)
     if ((sub_counts < 3) | (sub_spread <= 0)).any():
@@ -333,7 +245,7 @@ def general_factor(
                                 n_null=n_null, confidence=confidence, random_state=random_state)
         return FactorResult(**{**result.to_dict(), "dropped_columns": sorted(set(result.dropped_columns) | set(bad))})
 
-    z = _standardise(sub, transform)
+    z = standardise(sub, transform)
     observed = ~np.isnan(z)
     z0 = np.where(observed, z, 0.0)  # column mean after standardising
     if missing == "impute":
@@ -343,7 +255,7 @@ def general_factor(
     rng = np.random.default_rng(random_state)
 
     # Full sample: scikit-learn PCA on the standardised (imputed) matrix = PCA on its correlations.
-    corr = _batched_corr(z0, mask)
+    corr = batched_corr(z0, mask)
     if missing == "impute":
         scaled = StandardScaler().fit_transform(z0)
         pca = PCA(n_components=p, svd_solver="full").fit(scaled)
@@ -362,9 +274,9 @@ def general_factor(
     # Bootstrap over rows, each PC1 sign-aligned to the full-sample PC1.
     boot_share = np.empty(n_bootstrap)
     boot_load = np.empty((n_bootstrap, p))
-    for a, b in _blocks(int(n_bootstrap), n * p):
+    for a, b in blocks(int(n_bootstrap), n * p):
         idx = rng.integers(0, n, size=(b - a, n))
-        vals, vecs = np.linalg.eigh(_batched_corr(z0[idx], mask[idx]))
+        vals, vecs = np.linalg.eigh(batched_corr(z0[idx], mask[idx]))
         top = vecs[..., -1]
         sign = np.where(top @ v1 < 0, -1.0, 1.0)[:, None]
         boot_share[a:b] = vals[:, -1] / p
@@ -375,11 +287,11 @@ def general_factor(
 
     # Horn's parallel analysis: each column permuted independently (its missing cells travel with it).
     null_eig = np.empty((n_null, p))
-    for a, b in _blocks(int(n_null), n * p):
+    for a, b in blocks(int(n_null), n * p):
         perm = np.argsort(rng.random((b - a, n, p)), axis=1)
         xp = np.take_along_axis(np.broadcast_to(z0, (b - a, n, p)), perm, axis=1)
         mp = np.take_along_axis(np.broadcast_to(mask, (b - a, n, p)), perm, axis=1)
-        null_eig[a:b] = np.linalg.eigvalsh(_batched_corr(xp, mp))[:, ::-1]
+        null_eig[a:b] = np.linalg.eigvalsh(batched_corr(xp, mp))[:, ::-1]
     null_eig_p95 = np.quantile(null_eig, 0.95, axis=0)
     null_share = null_eig[:, 0] / p
     beats = eigvals > null_eig_p95
@@ -395,14 +307,14 @@ def general_factor(
         pc1_ci_halfwidth=float(share_ci[1] - share_ci[0]) / 2,
     )
     cols = list(sub.columns)
-    code, verdict = _verdict(
+    code, text = verdict(
         n=n, p=p, share=float(share[0]), ci=share_ci, null_p95=float(np.quantile(null_share, 0.95)),
         load_ci=load_ci, need=need, confidence=confidence,
     )
     return FactorResult(
         n_rows=int(n), n_cols=int(p), columns=cols, n_missing=n_missing, dropped_columns=dropped,
         dropped_rows=int((~row_ok).sum()), transform=transform, missing=missing, confidence=confidence,
-        n_bootstrap=int(n_bootstrap), n_null=int(n_null), rows_needed=need, verdict_code=code, verdict=verdict,
+        n_bootstrap=int(n_bootstrap), n_null=int(n_null), rows_needed=need, verdict_code=code, verdict=text,
         eigenvalues=[float(x) for x in eigvals], explained_share=[float(x) for x in share],
         pc1_share=float(share[0]), pc1_ci=[float(x) for x in share_ci],
         loadings={c: float(x) for c, x in zip(cols, loadings)},
@@ -411,36 +323,4 @@ def general_factor(
         fa_uniqueness={c: float(x) for c, x in zip(cols, fa.noise_variance_)},
         null_share_mean=float(null_share.mean()), null_p95=float(np.quantile(null_share, 0.95)),
         null_eigen_p95=[float(x) for x in null_eig_p95], n_factors_retained=retained,
-    )
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
-def _verdict(*, n: int, p: int, share: float, ci: NDArray, null_p95: float, load_ci: NDArray, need: int,
-             confidence: float) -> tuple[str, str]:
-    more = max(need - n, 0)
-    tail = f" A reliable estimate needs about {more} more setup{'s' if more != 1 else ''} ({need} in all)." if more else ""
-    level = f"{100 * confidence:.0f}%"
-    if share <= null_p95:
-        return "no_evidence", (
-            f"No evidence of a general factor yet: PC1 explains {_pct(share)} of the variance across {n} setups, "
-            f"no more than independent columns reach 5% of the time ({_pct(null_p95)})." + tail
-        )
-    if (load_ci[1] < 0).any():
-        return "contrast", (
-            f"PC1 explains {_pct(share)} of the variance (null 95th percentile {_pct(null_p95)}), but some concepts "
-            "load on it with the opposite sign: it is a contrast between concepts, not a general factor." + tail
-        )
-    positive = int((load_ci[0] > 0).sum())
-    if ci[0] > null_p95 and more == 0:
-        return "general_factor", (
-            f"Evidence of a general factor: PC1 explains {_pct(share)} of the variance ({level} CI "
-            f"{_pct(ci[0])}–{_pct(ci[1])}) across {n} setups, above the {_pct(null_p95)} that independent "
-            f"columns reach 95% of the time; {positive} of {p} concepts load on it with intervals clear of zero."
-        )
-    return "suggestive", (
-        f"Suggestive but not yet reliable: PC1 explains {_pct(share)} of the variance ({level} CI "
-        f"{_pct(ci[0])}–{_pct(ci[1])}) against {_pct(null_p95)} for independent columns." + tail
     )

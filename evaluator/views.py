@@ -38,8 +38,14 @@ def _concept_param(request: HttpRequest) -> str | None:
 def leaderboard(request: HttpRequest) -> HttpResponse:
     concept = _concept_param(request)
     board = selectors.leaderboard(concept=concept)
+    references = []
+    for kind, label in selectors.REFERENCE_LABELS.items():
+        cal = selectors.calibration(forecaster=kind, concept=concept)
+        references.append({"label": label, "calibration": cal,
+                           "plot": plots.calibration_svg(cal["bins"], label=f"Calibration of the {label}")})
     return render(request, "evaluator/leaderboard.html", {
         "board": board,
+        "references": references,
         "concept": concept,
         "concepts": [(c, CONCEPT_NAMES[c]) for c in CONCEPTS],
     })

@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = [
     "auroc", "bootstrap_ci", "dip_test", "disagreement", "gmm_1d", "gmm_delta_bic", "linear_cka",
-    "lmc_barrier", "minority_fraction", "pairwise_disagreement", "pairwise_linear_cka", "pairwise_mean",
+    "lmc_barrier", "minority_fraction", "minority_fraction_batch", "pairwise_disagreement", "pairwise_linear_cka", "pairwise_mean",
 ]
 
 
@@ -114,7 +114,7 @@ def lmc_barrier(error_along_path: np.ndarray) -> float:
 
 
 def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float], *, n_resamples: int = 1000,
-                 confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
+                 confidence: float = 0.95, seed: int = 0, batched: bool = False) -> tuple[float, float]:
     """Seeded percentile bootstrap CI of ``statistic`` over the first axis of ``values`` (the seeds).
 
     Parameters
@@ -123,6 +123,7 @@ def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float], *
         One entry per seed (pass ``np.arange(S)`` to resample indices into a pairwise matrix).
     statistic : callable mapping a resampled array (same shape) to a float.
     n_resamples, confidence, seed : bootstrap size, coverage in (0, 1), generator seed.
+    batched : if True, ``statistic`` maps all resamples ``[n_resamples, S, ...]`` to ``[n_resamples]``.
 
     Returns
     -------
@@ -137,7 +138,10 @@ def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float], *
         raise ValueError(f"n_resamples must be ≥ 1, got {n_resamples}")
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, values.shape[0], size=(n_resamples, values.shape[0]))
-    stats = np.array([statistic(values[d]) for d in draws], dtype=np.float64)
+    if batched:
+        stats = np.asarray(statistic(values[draws]), dtype=np.float64).reshape(n_resamples)
+    else:
+        stats = np.array([statistic(values[d]) for d in draws], dtype=np.float64)
     stats = stats[np.isfinite(stats)]
     if stats.size == 0:
         return float("nan"), float("nan")
@@ -159,44 +163,72 @@ def dip_test(x: np.ndarray) -> tuple[float, float]:
     return float(dip), float(pval)
 
 
-def _var_floor(x: np.ndarray) -> float:
+def _var_floor(x: np.ndarray) -> np.ndarray:
     # Without a floor a component can collapse onto repeated values and its likelihood diverges.
-    return max((0.05 * float(np.std(x))) ** 2, 1e-12)
+    return np.maximum((0.05 * np.std(x, axis=-1)) ** 2, 1e-12)
 
 
-def gmm_1d(x: np.ndarray, *, iterations: int = 200) -> dict[str, np.ndarray | float]:
-    """Two-component 1-D Gaussian mixture by EM (deterministic: best of quantile and extreme inits).
+INITS = ((0.25, 0.75), (0.0, 1.0), (0.1, 0.5), (0.5, 0.9))
+"""Quantile pairs used as initial means; EM keeps the best of the four runs (deterministic)."""
+
+
+def _gmm_batch(X: np.ndarray, iterations: int) -> tuple[np.ndarray, ...]:
+    """EM for a 2-component 1-D mixture on each row of ``X [R, n]`` → (w, mu, var, loglik, assign)."""
+    R, n = X.shape
+    floor = _var_floor(X)[:, None]
+    best_ll = np.full(R, -np.inf)
+    best = [np.zeros((R, 2)), np.zeros((R, 2)), np.zeros((R, 2)), np.zeros((R, n), dtype=int)]
+    x = X[:, :, None]
+
+    def log_joint(w: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+        return (-0.5 * ((x - mu[:, None]) ** 2 / var[:, None] + np.log(2 * np.pi * var[:, None]))
+                + np.log(np.maximum(w[:, None], 1e-300)))
+
+    for lo, hi in INITS:
+        mu = np.quantile(X, [lo, hi], axis=1).T
+        var = np.repeat(np.maximum(X.var(axis=1, keepdims=True), floor), 2, axis=1)
+        w = np.full((R, 2), 0.5)
+        for _ in range(iterations):
+            logp = log_joint(w, mu, var)
+            resp = np.exp(logp - logp.max(axis=2, keepdims=True))
+            resp /= resp.sum(axis=2, keepdims=True)
+            nk = resp.sum(axis=1) + 1e-12
+            w = nk / n
+            mu = (resp * x).sum(axis=1) / nk
+            var = np.maximum((resp * (x - mu[:, None]) ** 2).sum(axis=1) / nk, floor)
+        logp = log_joint(w, mu, var)
+        top = logp.max(axis=2)
+        ll = (top + np.log(np.exp(logp - top[..., None]).sum(axis=2))).sum(axis=1)
+        better = ll > best_ll + 1e-9
+        best_ll = np.where(better, ll, best_ll)
+        for slot, value in zip(best, (w, mu, var, logp.argmax(axis=2))):
+            slot[better] = value[better]
+    w, mu, var, assign = best
+    swap = mu[:, 0] > mu[:, 1]  # smaller-mean component first
+    for arr in (w, mu, var):
+        arr[swap] = arr[swap][:, ::-1]
+    assign = np.where(swap[:, None], 1 - assign, assign)
+    return w, mu, var, best_ll, assign
+
+
+def gmm_1d(x: np.ndarray, *, iterations: int = 150) -> dict[str, np.ndarray | float]:
+    """Two-component 1-D Gaussian mixture by EM (deterministic: best of four quantile inits).
 
     Returns weights, means, variances (each shape [2], smaller-mean component first), the log
-    likelihood and the hard assignment of each value.
+    likelihood and the hard assignment of each value. Variances are floored at (5% of the sample
+    SD)² so that a component cannot collapse onto repeated values.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
-    floor = _var_floor(x)
-    best = None
-    for lo, hi in ((0.25, 0.75), (0.0, 1.0), (0.1, 0.5), (0.5, 0.9)):
-        mu = np.quantile(x, [lo, hi])
-        var = np.full(2, max(np.var(x), floor))
-        w = np.array([0.5, 0.5])
-        for _ in range(iterations):
-            logp = -0.5 * ((x[:, None] - mu) ** 2 / var + np.log(2 * np.pi * var)) + np.log(np.maximum(w, 1e-300))
-            top = logp.max(axis=1, keepdims=True)
-            resp = np.exp(logp - top)
-            resp /= resp.sum(axis=1, keepdims=True)
-            nk = resp.sum(axis=0) + 1e-12
-            w = nk / x.size
-            mu = (resp * x[:, None]).sum(axis=0) / nk
-            var = np.maximum((resp * (x[:, None] - mu) ** 2).sum(axis=0) / nk, floor)
-        logp = -0.5 * ((x[:, None] - mu) ** 2 / var + np.log(2 * np.pi * var)) + np.log(np.maximum(w, 1e-300))
-        top = logp.max(axis=1)
-        loglik = float((top + np.log(np.exp(logp - top[:, None]).sum(axis=1))).sum())
-        if best is None or loglik > best[0] + 1e-9:
-            best = (loglik, w, mu, var, logp.argmax(axis=1))
-    loglik, w, mu, var, assign = best
-    order = np.argsort(mu)
-    remap = np.empty(2, dtype=int)
-    remap[order] = [0, 1]
-    return {"weights": w[order], "means": mu[order], "variances": var[order], "loglik": loglik,
-            "assign": remap[assign]}
+    w, mu, var, ll, assign = _gmm_batch(x[None, :], iterations)
+    return {"weights": w[0], "means": mu[0], "variances": var[0], "loglik": float(ll[0]), "assign": assign[0]}
+
+
+def _delta_bic_batch(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = X.shape[1]
+    var1 = np.maximum(X.var(axis=1), _var_floor(X))
+    ll1 = (-0.5 * ((X - X.mean(axis=1, keepdims=True)) ** 2 / var1[:, None] + np.log(2 * np.pi * var1[:, None]))).sum(1)
+    w, mu, var, ll2, assign = _gmm_batch(X, 150)
+    return (-2 * ll1 + 2 * np.log(n)) - (-2 * ll2 + 5 * np.log(n)), assign
 
 
 def gmm_delta_bic(x: np.ndarray) -> float:
@@ -209,11 +241,18 @@ def gmm_delta_bic(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=np.float64).ravel()
     if x.size < 4:
         raise ValueError("ΔBIC needs at least 4 values")
-    var1 = max(float(np.var(x)), _var_floor(x))
-    loglik1 = float(-0.5 * (((x - x.mean()) ** 2) / var1 + np.log(2 * np.pi * var1)).sum())
-    loglik2 = float(gmm_1d(x)["loglik"])
-    n = x.size
-    return (-2 * loglik1 + 2 * np.log(n)) - (-2 * loglik2 + 5 * np.log(n))
+    return float(_delta_bic_batch(x[None, :])[0][0])
+
+
+def minority_fraction_batch(X: np.ndarray, *, bic_threshold: float = 10.0) -> np.ndarray:
+    """:func:`minority_fraction` of every row of ``X [R, n]`` at once (for the bootstrap)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 4:
+        raise ValueError(f"X must be [R, n] with n ≥ 4, got shape {X.shape}")
+    dbic, assign = _delta_bic_batch(X)
+    ones = assign.sum(axis=1)
+    minority = np.minimum(ones, X.shape[1] - ones) / X.shape[1]
+    return np.where((dbic > bic_threshold) & (np.ptp(X, axis=1) > 0), minority, 0.0)
 
 
 def minority_fraction(x: np.ndarray, *, bic_threshold: float = 10.0) -> float:
@@ -222,10 +261,9 @@ def minority_fraction(x: np.ndarray, *, bic_threshold: float = 10.0) -> float:
     0 means one cluster (or clusters not supported by BIC); 0.5 means two equal clusters.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
-    if x.size < 4 or np.ptp(x) == 0 or gmm_delta_bic(x) <= bic_threshold:
+    if x.size < 4:
         return 0.0
-    counts = np.bincount(gmm_1d(x)["assign"], minlength=2)
-    return float(counts.min() / x.size)
+    return float(minority_fraction_batch(x[None, :], bic_threshold=bic_threshold)[0])
 
 
 def auroc(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -80,6 +80,9 @@ class Member:
     """Overrides ``TrainSpec.optimizer``."""
     ulp_nudge: bool = False
     """Move the first weight of the first weight tensor up by one ulp (``torch.nextafter``)."""
+    ulp_param: str | None = None
+    """Name of the tensor whose first element the nudge moves (default: the first weight tensor, which
+    on digits multiplies an always-zero corner pixel and so never matters)."""
 
 
 @dataclass
@@ -218,7 +221,9 @@ def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: 
             for name, param in module.named_parameters():
                 param.copy_(given[name])
         if member.ulp_nudge:
-            first = next(p for _, p in sorted(module.named_parameters()) if p.dim() >= 2).view(-1)
+            named = dict(module.named_parameters())
+            first = (named[member.ulp_param] if member.ulp_param is not None
+                     else next(p for _, p in sorted(named.items()) if p.dim() >= 2)).view(-1)
             first[0] = torch.nextafter(first[0], torch.tensor(float("inf"), dtype=dtype, device=device))
     return module
 

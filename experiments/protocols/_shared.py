@@ -43,9 +43,19 @@ def sub_progress(progress: Progress | None, start: float, end: float) -> Progres
 
 
 def at_checkpoint(run: TaskRun, fraction: float) -> TrainResult:
-    """A TrainResult view whose ``params`` are the run's checkpoint at ``fraction`` (for ``behaviour``)."""
-    return TrainResult(members=run.result.members, params=run.result.checkpoints[fraction],
-                       curves=run.result.curves, checkpoints={})
+    """A TrainResult view of the run as it stood at checkpoint ``fraction``: its parameters, and its
+    curves cut at that step, so a curve-based behaviour (sparse_parity's loss-drop time) cannot see
+    the future."""
+    curves = run.result.curves
+    keep = np.asarray(curves["step"]) <= round(fraction * run.params["steps"])
+    cut = {k: (v[keep] if k == "step" else v[:, keep]) for k, v in curves.items()}
+    return TrainResult(members=run.result.members, params=run.result.checkpoints[fraction], curves=cut,
+                       checkpoints={})
+
+
+def behaviour_at(run: TaskRun, fraction: float) -> dict[str, np.ndarray]:
+    """The task's behaviour dict at checkpoint ``fraction`` (see :func:`at_checkpoint`)."""
+    return run.task.behaviour(run.model, at_checkpoint(run, fraction), run.data, run.params, device=run.device)
 
 
 def behaviour_of(run: TaskRun, params: Mapping[str, torch.Tensor] | None = None) -> dict[str, np.ndarray]:

@@ -83,6 +83,8 @@ class Protocol:
     min_seeds: ClassVar[int] = 2
     seeds: ClassVar[dict[str, tuple[int, int]]] = {"tiny": (6, 12), "default": (32, 64)}
     """Per preset: (seeds, seed_budget)."""
+    preset_params: ClassVar[dict[str, dict[str, Any]]] = {"tiny": {"n_boot": 200}}
+    """Per preset: protocol-parameter overrides applied on every task (tiny presets bootstrap less)."""
     task_presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {}
     """Per task, per preset: parameter overrides on top of the task's own presets."""
     cost_multiplier: ClassVar[float] = 1.0
@@ -102,6 +104,7 @@ class Protocol:
             for preset, (seeds, budget) in self.seeds.items():
                 params = task.defaults(preset)
                 params.update({k: d.default for k, d in self.protocol_params.items()})
+                params.update(self.preset_params.get(preset, {}))
                 params.update(self.task_presets.get(name, {}).get(preset, {}))
                 out[name][preset] = {"seeds": seeds, "seed_budget": budget, "params": dict(sorted(params.items()))}
         return out

@@ -29,7 +29,14 @@ import pandas as pd  # noqa: E402
 
 from experiments import plots  # noqa: E402
 from experiments.evaluation import member_outputs, train_task  # noqa: E402
-from experiments.metrics import bootstrap_ci, dip_test, gmm_1d, gmm_delta_bic, minority_fraction  # noqa: E402
+from experiments.metrics import (  # noqa: E402
+    bootstrap_ci,
+    dip_test,
+    gmm_1d,
+    gmm_delta_bic,
+    minority_fraction,
+    minority_fraction_batch,
+)
 from experiments.mltasks import get_task  # noqa: E402
 from experiments.params import ParamDef  # noqa: E402
 from experiments.protocols.base import (  # noqa: E402
@@ -101,12 +108,10 @@ class Clusters(Protocol):
         xc = np.array([o["behaviour_control"] for o in outputs], dtype=float)
         threshold = config.bic_threshold
 
-        def statistic(values: np.ndarray) -> float:
-            return minority_fraction(values, bic_threshold=threshold)
-
-        stat = statistic(x)
-        low, high = bootstrap_ci(x, statistic, n_resamples=config.n_boot, confidence=config.confidence,
-                                 seed=bootstrap_seed)
+        stat = minority_fraction(x, bic_threshold=threshold)
+        low, high = bootstrap_ci(x, lambda v: minority_fraction_batch(v, bic_threshold=threshold),
+                                 n_resamples=config.n_boot, confidence=config.confidence, seed=bootstrap_seed,
+                                 batched=True)
         dip, dip_p = dip_test(x)
         dip_c, dip_p_c = dip_test(xc)
         bic_test, bic_control = gmm_delta_bic(x), gmm_delta_bic(xc)

@@ -7,7 +7,7 @@ as changing every source of randomness):
 
 - ``all_seeds``: new init *and* new data-order seed (the yardstick);
 - ``init_seed``: new init seed only; ``data_order``: new data-order seed only;
-- ``one_ulp``: one initial weight moved up by one ulp (``torch.nextafter``);
+- ``one_ulp``: the first initial weight of the output layer moved up by one ulp (``torch.nextafter``);
 - ``lr``: learning rate × ``lr_factor`` (1.1); ``batch``: batch size × ``batch_factor`` (1.5);
 - ``init_scale``: initial-weight std × ``scale_factor`` (1.1);
 - ``optimizer``: SGD ↔ Adam (Adam/AdamW → SGD with momentum at ``sgd_lr_factor`` × lr, SGD → Adam at
@@ -68,7 +68,16 @@ class SensitivityConfig(ProtocolConfig):
     """SGD's learning rate relative to Adam's in the ``optimizer`` change."""
 
 
-def changed_members(config: SensitivityConfig, seed: int) -> dict[str, Member]:
+def nudge_target(config: ProtocolConfig) -> str:
+    """Name of the tensor the one-ulp change nudges: the output layer's weight (the last weight tensor
+    registered). The first weight tensor can be inert — on digits it multiplies an always-zero pixel."""
+    task = get_task(config.task)
+    params = config.task_params
+    model = task.make_model(config.arch, params, task.make_data(params, config.arch))()
+    return [name for name, p in model.named_parameters() if p.dim() >= 2][-1]
+
+
+def changed_members(config: SensitivityConfig, seed: int, *, ulp_param: str | None = None) -> dict[str, Member]:
     """The reference member of ``seed`` and one member per change, keyed by change name."""
     params = config.task_params
     ref = base_member(config.task, seed, params)
@@ -82,7 +91,7 @@ def changed_members(config: SensitivityConfig, seed: int) -> dict[str, Member]:
         "all_seeds": replace(ref, init_seed=new_init, data_seed=new_data),
         "init_seed": replace(ref, init_seed=new_init),
         "data_order": replace(ref, data_seed=new_data),
-        "one_ulp": replace(ref, ulp_nudge=True),
+        "one_ulp": replace(ref, ulp_nudge=True, ulp_param=ulp_param),
         "lr": replace(ref, lr_mult=ref.lr_mult * config.lr_factor),
         "batch": replace(ref, batch_mult=ref.batch_mult * config.batch_factor),
         "init_scale": replace(ref, init_scale=ref.init_scale * config.scale_factor),
@@ -126,7 +135,8 @@ class Sensitivity(Protocol):
         """Train the reference and the eight changed runs of every seed as one ensemble."""
         assert isinstance(config, SensitivityConfig)
         names = ("reference",) + CHANGES
-        members = [changed_members(config, s)[name] for s in seeds for name in names]
+        target = nudge_target(config)
+        members = [changed_members(config, s, ulp_param=target)[name] for s in seeds for name in names]
         run = train_task(config.task, config.arch, config.task_params, members, device=device, progress=progress)
         rows = member_outputs(run)
         outputs = []

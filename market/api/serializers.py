@@ -92,7 +92,12 @@ class MarketSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.INT)
     def get_run_id(self, market: Market) -> int | None:
         """The market's ExperimentRun, once one exists (the experiments app annotates or adds ``run_id``)."""
-        return getattr(market, "run_id", None)
+        if hasattr(market, "run_id"):
+            return market.run_id
+        # Issue 5: the latest resolution run (one small indexed query per market).
+        from experiments.selectors import market_run_id
+
+        return market_run_id(market_id=market.pk)
 
     def get_url(self, market: Market) -> str:
         return f"/markets/{market.pk}/"

@@ -8,14 +8,15 @@ from decimal import ROUND_CEILING, Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from market import lmsr
 from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
-from market.models import Account, Forecast, LedgerEntry, Market, MarketStatus, Position
+from market.models import Account, Market, MarketStatus, Position
 from market.models.fields import QUANTUM
-from market.services.accounts import account_open, balances_set
+from market.services.accounts import account_open
+from market.services.trade_write import TradeWrite, trade_write
 
 ZERO = Decimal(0)
 
@@ -153,64 +154,64 @@ def forecast_quote(*, user: AbstractBaseUser, market: Market | int, probability:
     )
 
 
+_TRADE_FIELDS = ("id", "status", "close_time", "liquidity", "q_yes", "q_no")
+
+
+def _lock_accounts(user: AbstractBaseUser, market: Market) -> list[Account]:
+    """Lock the trader's and the maker's accounts (ascending id, like every writer) and read the trader's
+    position in the same statement. It runs after the market lock, so its snapshot is current, and only
+    holders of that lock change the position."""
+    position = Position.objects.filter(user=user, market=market)
+    return list(
+        Account.objects.select_for_update()
+        .filter(Q(user=user) | Q(market=market))
+        .annotate(
+            position_id=Subquery(position.values("pk")),
+            held_yes=Subquery(position.values("shares_yes"), output_field=Position._meta.get_field("shares_yes")),
+            held_no=Subquery(position.values("shares_no"), output_field=Position._meta.get_field("shares_no")),
+            held_cost=Subquery(position.values("net_cost"), output_field=Position._meta.get_field("net_cost")),
+        )
+        .order_by("pk")
+    )
+
+
 def forecast_place(
     *, user: AbstractBaseUser, market: Market | int, probability: float, dry_run: bool = False
 ) -> ForecastResult:
     """Move the market's price to ``probability`` for ``user``: sell opposite shares first, then buy.
 
-    One transaction: lock the market row, then the user's account; refuse (changing nothing) when the
-    market is not open, the probability is outside [0.01, 0.99] or the balance cannot pay.
+    One transaction: lock the market row, then the trader's and the maker's accounts; refuse (changing
+    nothing) when the market is not open, the probability is outside [0.01, 0.99] or the balance cannot
+    pay. Four statements on PostgreSQL: lock the market, lock the accounts, write, commit.
     """
     if dry_run:
         return forecast_quote(user=user, market=market, probability=probability)
     p = probability_validate(probability)
     with transaction.atomic():
-        market_obj = Market.objects.select_for_update().get(pk=_market_id(market))
+        market_obj = Market.objects.select_for_update().only(*_TRADE_FIELDS).get(pk=_market_id(market))
         _check_open(market_obj)
-        # The trader's and the maker's accounts, locked in ascending id order, read after the market lock.
-        locked = list(
-            Account.objects.select_for_update().filter(Q(user=user) | Q(market=market_obj)).order_by("pk")
-        )
+        locked = _lock_accounts(user, market_obj)
         if not any(a.user_id == user.pk for a in locked):
             account_open(user=user)
-            locked = list(
-                Account.objects.select_for_update().filter(Q(user=user) | Q(market=market_obj)).order_by("pk")
-            )
+            locked = _lock_accounts(user, market_obj)
         account = next(a for a in locked if a.user_id == user.pk)
         maker = next(a for a in locked if a.market_id == market_obj.pk)
-        position = Position.objects.filter(user=user, market=market_obj).first()
-        held_yes, held_no = (position.shares_yes, position.shares_no) if position else (ZERO, ZERO)
+        held_yes, held_no = account.held_yes or ZERO, account.held_no or ZERO
         plan = _plan(market_obj, held_yes, held_no, p)
         if plan.cost > account.balance:
             raise _refuse_unaffordable(market_obj, plan, p, account.balance, held_yes, held_no)
-
-        forecast = Forecast.objects.create(
-            user=user, market=market_obj,
+        trade = TradeWrite(
+            user_id=user.pk, market_id=market_obj.pk, account_id=account.pk, maker_id=maker.pk,
+            position_id=account.position_id,
             probability_before=plan.probability_before, probability_after=plan.probability_after,
             delta_yes=plan.delta_yes, delta_no=plan.delta_no, cost=plan.cost,
+            q_yes=market_obj.q_yes + plan.delta_yes, q_no=market_obj.q_no + plan.delta_no,
+            shares_yes=held_yes + plan.delta_yes, shares_no=held_no + plan.delta_no,
+            net_cost=(account.held_cost or ZERO) + plan.cost,
+            account_balance=account.balance - plan.cost, maker_balance=maker.balance + plan.cost,
+            now=timezone.now(),
         )
-        market_obj.q_yes += plan.delta_yes
-        market_obj.q_no += plan.delta_no
-        market_obj.save(update_fields=["q_yes", "q_no"])
-        if position is None:
-            position = Position.objects.create(
-                user=user, market=market_obj,
-                shares_yes=plan.delta_yes, shares_no=plan.delta_no, net_cost=plan.cost,
-            )
-        else:
-            position.shares_yes += plan.delta_yes
-            position.shares_no += plan.delta_no
-            position.net_cost += plan.cost
-            position.save(update_fields=["shares_yes", "shares_no", "net_cost", "updated_at"])
-        if plan.cost:
-            buy = plan.cost > 0
-            LedgerEntry.objects.create(
-                kind=LedgerEntry.Kind.TRADE,
-                debit_account=account if buy else maker,
-                credit_account=maker if buy else account,
-                amount=abs(plan.cost), market=market_obj, forecast=forecast,
-            )
-            balances_set({account.pk: account.balance - plan.cost, maker.pk: maker.balance + plan.cost})
+        forecast_id = trade_write(trade)
     return ForecastResult(
         market_id=market_obj.pk,
         probability_before=plan.probability_before,
@@ -218,9 +219,9 @@ def forecast_place(
         delta_yes=plan.delta_yes,
         delta_no=plan.delta_no,
         cost=plan.cost,
-        shares_yes=position.shares_yes,
-        shares_no=position.shares_no,
-        balance=account.balance - plan.cost,
+        shares_yes=trade.shares_yes,
+        shares_no=trade.shares_no,
+        balance=trade.account_balance,
         dry_run=False,
-        forecast_id=forecast.pk,
+        forecast_id=forecast_id,
     )

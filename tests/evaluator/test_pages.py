@@ -34,8 +34,8 @@ def test_empty_factor_page_says_there_is_not_enough_data(client):
     response = client.get("/factor/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Not enough data yet" in body
-    assert "No setups measured yet" in body  # the empty heatmap
+    assert "No setups measured yet. A first estimate needs at least 3 setups" in body
+    assert "No setups measured yet</text>" in body  # the empty heatmap
     assert '<svg' in body
 
 

@@ -45,8 +45,11 @@ def payout_total(market) -> Decimal:
 @pytest.fixture
 def eager_celery(settings, tmp_path):
     """Run Celery tasks in-process (chords included) with artifacts under a temporary MEDIA_ROOT."""
+    import torch
+
     from config.celery import app
 
+    torch.set_num_threads(1)  # the CI machine has 2 shared cores; threads fight under load
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PATHMARKET = {**settings.PATHMARKET, "ARTIFACTS_DIR": tmp_path / "media" / "runs", "SEED_CHUNK_SIZE": 2}
     old = (app.conf.task_always_eager, app.conf.task_eager_propagates)

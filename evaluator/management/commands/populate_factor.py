@@ -40,7 +40,8 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", help="print the planned setups and exit")
 
     def _plan(self, opts: dict[str, Any]) -> list[dict[str, Any]]:
-        from experiments.registry import catalog
+        from experiments.mltasks import get_task
+        from experiments.registry import PROTOCOLS, get_protocol
 
         concepts = [c for c in opts["concepts"].upper() if c.strip()]
         bad = sorted(set(concepts) - set(CONCEPTS))
@@ -48,26 +49,26 @@ class Command(BaseCommand):
             raise CommandError(f"unknown concept(s) {', '.join(bad)}; use letters from A–H.")
         tasks = {t.strip() for t in opts["tasks"].split(",") if t.strip()}
         archs = {a.strip() for a in opts["archs"].split(",") if a.strip()}
-        known = catalog()
+        all_tasks = {t for protocol in PROTOCOLS.values() for t in protocol.tasks}
+        unknown = sorted(tasks - all_tasks)
+        if unknown:
+            raise CommandError(f"unknown task(s) {', '.join(unknown)}; known: {', '.join(sorted(all_tasks))}.")
         plan = []
         for concept in concepts:
-            if concept not in known:
+            if concept not in PROTOCOLS:
                 self.stderr.write(f"concept {concept}: no protocol registered yet, skipped")
                 continue
-            for task, info in known[concept]["tasks"].items():
+            for task in get_protocol(concept).tasks:
                 if tasks and task not in tasks:
                     continue
-                for arch in info["archs"] if archs else info["archs"][:1]:
+                task_archs = get_task(task).archs
+                for arch in task_archs if archs else task_archs[:1]:
                     if archs and arch not in archs:
                         continue
                     spec = {"concept": concept, "task": task, "arch": arch, "preset": opts["preset"], "params": {}}
                     if opts["seeds"] is not None:
                         spec["seeds"] = opts["seeds"]
                     plan.append(spec)
-        all_tasks = {t for info in known.values() for t in info["tasks"]}
-        unknown = sorted(tasks - all_tasks)
-        if unknown:
-            raise CommandError(f"unknown task(s) {', '.join(unknown)}; known: {', '.join(sorted(all_tasks))}.")
         return plan
 
     def handle(self, *args: Any, **opts: Any) -> None:

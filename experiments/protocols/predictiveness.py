@@ -1,0 +1,190 @@
+"""Concept E, predictive power of the mid-training model.
+
+Can we pause training and predict which final cluster a run will end in? Every seed is trained
+once with checkpoints at 5, 10, 25 and 50% of training. At each checkpoint the predictors are the
+task's behaviour scalar and its task-specific extras at that moment (modadd: distance irrelevance;
+lms: ID and S^c-randomized AUC; sparse_parity: weight mass on the relevant bits and the loss-drop
+time so far), the parameter norm, and the held-out accuracy. The outcome is the final behaviour
+scalar, split into two clusters by Otsu's 1-D two-means criterion (the "final cluster"; e.g. Clock
+vs Pizza on modadd, early vs late grokkers on sparse_parity). A logistic regression with
+leave-one-out over seeds turns the predictors into held-out scores, summarised by AUROC; the
+continuous final behaviour is also predicted (LOO ridge R²). This follows the early-prediction
+design of Zhong et al. (2023, "The Clock and the Pizza", NeurIPS) and Barak et al. (2022, "Hidden
+Progress in Deep Learning", NeurIPS), where mid-training progress measures foreshadow the final
+mechanism or the timing of the loss drop.
+
+Statistic ``one_minus_auroc_25`` (name fixed by the registry): ``1 − AUROC`` of the 25% checkpoint.
+Orientation: **higher = the final cluster is less determined by the 25% model, i.e. it still depends
+on the rest of the training path**. Caution: the essay lists "mid-training assessments are highly
+predictive of the final model" under *maximum* path dependence, which orients AUROC the other way;
+``details`` therefore also reports ``auroc_25`` and the full ``auroc_by_checkpoint`` so either
+reading is available. The CI is a percentile bootstrap over seeds of the held-out (score, label)
+pairs (the LOO fits are not repeated inside the bootstrap).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments import plots
+from experiments.evaluation import member_outputs, train_task
+from experiments.metrics import auroc
+from experiments.metrics_extra import loo_logistic_scores, loo_r2, two_cluster_split
+from experiments.mltasks import get_task
+from experiments.params import ParamDef
+from experiments.protocols._shared import behaviour_at, ci, finite, held_out, predict, save_figure, sorted_outputs
+from experiments.protocols.base import (
+    COMMON_PROTOCOL_PARAMS,
+    PROTOCOLS,
+    Progress,
+    Protocol,
+    ProtocolConfig,
+    Result,
+    frame_from_outputs,
+    register_protocol,
+)
+
+PREDICT_FRACTIONS = (0.05, 0.1, 0.25, 0.5)
+
+
+@dataclass(frozen=True)
+class PredictivenessConfig(ProtocolConfig):
+    """Protocol E settings (task parameters live in ``params``)."""
+
+    logistic_c: float = 1.0
+    """Inverse L2 strength of the leave-one-out logistic regression."""
+
+
+def _safe_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    if labels.min() == labels.max():
+        return float("nan")
+    return auroc(scores, labels)
+
+
+@register_protocol
+class Predictiveness(Protocol):
+    concept = "E"
+    statistic_name = "one_minus_auroc_25"
+    title = "Predictive power of the mid-training model"
+    orientation = ("Higher 1 − AUROC means the 25% checkpoint predicts the final cluster worse, so the outcome "
+                   "still depends on the later path (the essay's reading is the reverse: see auroc_25).")
+    tasks = ("modadd", "sparse_parity", "digits", "lms")
+    Config = PredictivenessConfig
+    protocol_params = {
+        **COMMON_PROTOCOL_PARAMS,
+        "logistic_c": ParamDef("logistic_c", "float", 1.0, 1e-3, 1e3, doc="inverse L2 strength of the logistic fit"),
+    }
+    min_seeds = 6
+    seeds = {"tiny": (8, 16), "default": (32, 64)}
+    task_presets = {
+        "modadd": {"tiny": {"steps": 100, "width": 16, "p": 11}},
+        "sparse_parity": {"tiny": {"steps": 150, "width": 32, "n_train": 512}},
+        "digits": {"tiny": {"steps": 100, "width": 16}},
+        "lms": {"tiny": {"steps": 100, "width": 16}},
+    }
+    cpu_seconds: dict[str, float] = {}
+
+    def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
+                    progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Train every seed once; record the predictors at each checkpoint and the final behaviour."""
+        fractions = (0.0,) + PREDICT_FRACTIONS + (1.0,)
+        run = train_task(config.task, config.arch, config.task_params, seeds, device=device, progress=progress,
+                         keep_checkpoints=True, checkpoint_fractions=fractions)
+        rows = member_outputs(run)
+        x_test, y_test = held_out(run)
+        y_np = y_test.numpy()
+        outputs = [{k: v for k, v in row.items() if k not in ("pred_id", "pred_ood", "rep")} for row in rows]
+        for frac in PREDICT_FRACTIONS:
+            ckpt = run.result.checkpoints[frac]
+            beh = behaviour_at(run, frac)
+            norm = np.sqrt(sum(v.double().pow(2).flatten(1).sum(1).numpy() for v in ckpt.values()))
+            pred = predict(run, x_test, ckpt)
+            acc = (pred == y_np.reshape(1, -1) if run.data.loss == "ce" else
+                   pred == (y_np.reshape(1, -1) > 0)).mean(axis=1)
+            names = sorted(beh)
+            feats = np.stack([np.asarray(beh[k], dtype=float) for k in names] + [norm, acc], axis=1)
+            for i, out in enumerate(outputs):
+                out[f"predictors_{frac:g}"] = np.nan_to_num(feats[i], nan=0.0, posinf=0.0, neginf=0.0)
+                out[f"behaviour_{frac:g}"] = float(beh["behaviour"][i])
+            for out in outputs:
+                out["predictor_names"] = ",".join(names + ["weight_norm", "heldout_acc"])
+        return outputs
+
+    def summarize(self, config: ProtocolConfig, outputs: list[dict[str, Any]], *,
+                  bootstrap_seed: int = 0) -> tuple[pd.DataFrame, Result]:
+        """LOO AUROC (and R²) of the final cluster from each checkpoint; 1 − AUROC at 25% with CI."""
+        assert isinstance(config, PredictivenessConfig)
+        outputs = sorted_outputs(outputs)
+        if len(outputs) < 4:
+            raise ValueError("concept E needs at least 4 seeds for leave-one-out prediction")
+        final = np.array([o["behaviour"] for o in outputs], dtype=float)
+        labels, threshold = two_cluster_split(final)
+        aurocs, r2s, scores_by = {}, {}, {}
+        for frac in PREDICT_FRACTIONS:
+            x = np.stack([np.asarray(o[f"predictors_{frac:g}"], dtype=float) for o in outputs])
+            scores = loo_logistic_scores(x, labels, c=config.logistic_c)
+            scores_by[frac] = scores
+            aurocs[f"{frac:g}"] = finite(_safe_auroc(scores, labels))
+            r2s[f"{frac:g}"] = finite(loo_r2(x, final))
+        pairs = np.stack([scores_by[0.25], labels], axis=1)
+        auc25 = _safe_auroc(scores_by[0.25], labels)
+        statistic = 1.0 - auc25
+        low, high = ci(pairs, lambda p: 1.0 - _safe_auroc(p[:, 0], p[:, 1].astype(int)),
+                       config=config, seed=bootstrap_seed)
+        frame = frame_from_outputs(outputs)
+        frame["final_cluster"] = labels
+        frame["score_25"] = scores_by[0.25]
+        details = {
+            "auroc_by_checkpoint": aurocs,
+            "auroc_25": finite(auc25),
+            "one_minus_auroc_25": finite(statistic),
+            "r2_by_checkpoint": r2s,
+            "cluster_threshold": threshold,
+            "cluster_sizes": [int((labels == 0).sum()), int((labels == 1).sum())],
+            "predictors": outputs[0]["predictor_names"].split(","),
+            "behaviour_name": get_task(config.task).behaviour_name,
+            "n_seeds": len(outputs),
+            "confidence": config.confidence,
+        }
+        return frame, Result(statistic, low, high, details, self.statistic_name)
+
+    def plots(self, config: ProtocolConfig, frame: pd.DataFrame, result: Result, outputs: list[dict[str, Any]],
+              out_dir: Path) -> list[Path]:
+        """Final behaviour, curves, and the key plot: LOO AUROC (and R²) against training fraction."""
+        import matplotlib.pyplot as plt
+
+        out_dir = Path(out_dir)
+        outputs = sorted_outputs(outputs)
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        fr = [float(k) for k in result.details["auroc_by_checkpoint"]]
+        auc = [np.nan if v is None else v for v in result.details["auroc_by_checkpoint"].values()]
+        r2 = [np.nan if v is None else v for v in result.details["r2_by_checkpoint"].values()]
+        ax.plot(fr, auc, marker="o", label="AUROC (final cluster)")
+        ax.plot(fr, r2, marker="s", linestyle="--", label="R² (final behaviour)")
+        ax.axhline(0.5, color="grey", linewidth=1, linestyle=":")
+        ax.set_xscale("log")
+        ax.set_xticks(fr, [f"{f:.0%}" for f in fr])
+        ax.set_ylim(min(-0.05, np.nanmin(r2 + [0.0]) - 0.05), 1.05)
+        ax.set_xlabel("checkpoint (fraction of training)")
+        ax.set_ylabel("leave-one-out score")
+        ax.set_title(f"E: predicting the final cluster ({len(outputs)} seeds)")
+        ax.legend(fontsize=8)
+        label = get_task(config.task).behaviour_name
+        return [
+            plots.behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
+            plots.training_curves(outputs, out_dir / "curves.png"),
+            save_figure(fig, out_dir / "key_auroc_vs_fraction.png"),
+        ]
+
+
+PROTOCOL = PROTOCOLS["E"]
+
+
+def run(config: ProtocolConfig, *, seeds: list[int], device: str = "auto",
+        progress: Progress | None = None) -> tuple[pd.DataFrame, Result]:
+    """Train and summarize concept E in one call."""
+    return PROTOCOL.run(config, seeds=seeds, device=device, progress=progress)

@@ -1,0 +1,55 @@
+"""A real headless Chromium (Debian's) against the live server: register, open a market, forecast and
+watch the price move; the slider, the number field and the live server quote stay in sync."""
+import math
+import re
+
+import pytest
+
+from market.models import Account, Forecast
+from tests.market.factories import MarketFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_register_forecast_and_see_the_price_move(page, live_server):
+    market = MarketFactory(title="Browser market", question="Will the browser test pass?")
+
+    page.goto(f"{live_server.url}/accounts/register/?next=/markets/{market.pk}/")
+    page.fill("#id_username", "browser-user")
+    page.fill("#id_password1", "a-long-Passphrase-2026")
+    page.fill("#id_password2", "a-long-Passphrase-2026")
+    page.click("button[type=submit]")
+
+    page.wait_for_url(f"**/markets/{market.pk}/")
+    assert "starts with 1000 points" in page.content()
+    assert page.inner_text("#market-probability") == "50.0%"
+    assert page.locator("svg.price-chart").count() == 1
+
+    # Moving the slider updates the number field and fetches a server quote (dry run).
+    page.locator("#probability-slider").fill("0.6")
+    assert page.input_value("#probability") == "0.60"
+    page.fill("#probability", "0.75")
+    page.wait_for_selector("#quote-cost")
+    expected = 100 * math.log(0.5 / 0.25)  # b·ln((1−p0)/(1−p1)) = 69.31
+    page.wait_for_function(
+        "expected => document.querySelector('#quote-cost') &&"
+        " document.querySelector('#quote-cost').textContent.startsWith(expected)",
+        arg=f"{expected:.2f}",
+    )
+    assert page.input_value("#probability-slider") == "0.75"
+    assert "Payout if YES" in page.inner_text("#quote") and "Payout if NO" in page.inner_text("#quote")
+    assert not Forecast.objects.exists()  # quotes change nothing
+
+    page.click("#forecast-submit")
+    page.wait_for_url(re.compile(rf".*/markets/{market.pk}/(#forecast)?$"))
+    assert page.inner_text("#market-probability") == "75.0%"
+    assert "moved from 50.0% to 75.0%" in page.content()
+    balance = Account.objects.get(user__username="browser-user").balance
+    assert float(balance) == pytest.approx(1000 - expected, abs=1e-6)
+    assert f"{balance:,.2f}" in page.inner_text("#balance")
+
+    # The quote follows the field; an out-of-range value is explained instead of quoted.
+    page.fill("#probability", "0.99")
+    page.wait_for_function("document.querySelector('#quote').textContent.includes('75.0% → 99.0%')")
+    page.fill("#probability", "1.5")
+    page.wait_for_function("document.querySelector('#quote').textContent.includes('between 0.01 and 0.99')")

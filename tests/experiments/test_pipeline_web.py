@@ -1,0 +1,136 @@
+"""The report page, the runs API and the staff actions of the resolution pipeline."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils.html import escape
+from rest_framework.test import APIClient
+
+from experiments.models import ExperimentRun
+from market.services import market_close
+from tests.experiments.pipeline_support import eager_celery, tiny_market  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+RUN_FIELDS = {"id", "market", "status", "progress", "message", "spec", "spec_sha256", "statistic", "ci_low",
+              "ci_high", "details", "per_seed", "provenance", "decision"}
+
+
+@pytest.fixture
+def resolved(eager_celery, django_capture_on_commit_callbacks):
+    market, _ = tiny_market()
+    with django_capture_on_commit_callbacks(execute=True):
+        market_close(market=market)
+    run = ExperimentRun.objects.get(market=market)
+    assert run.status == "succeeded", run.error
+    market.refresh_from_db()
+    return market, run
+
+
+@pytest.fixture
+def staff_client():
+    staff = get_user_model().objects.create_user("chief", password="pw-chief-2026", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+def test_report_before_closing_says_the_market_has_not_closed_yet(client):
+    market, _ = tiny_market()
+    page = client.get(f"/markets/{market.pk}/report/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "has not closed yet" in html and market.spec_sha256 in html and "poll-ids" not in html
+
+
+def test_report_of_a_running_market_polls_the_runs_api(client, django_capture_on_commit_callbacks):
+    market, _ = tiny_market()
+    with django_capture_on_commit_callbacks(execute=False):
+        market_close(market=market)
+    run = ExperimentRun.objects.get(market=market)
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert f'id="poll-ids" type="application/json">[{run.pk}]' in html
+    assert "/api/v1/runs/" in html and 'id="run-progress"' in html
+
+
+def test_report_shows_the_numbers_of_the_runs_json(client, resolved):
+    market, run = resolved
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    result = client.get(f"/runs/{run.pk}/result.json").json()
+    assert result == run.result
+    for key in ("statistic", "ci_low", "ci_high"):
+        # floatformat:"-6" of the stored value
+        assert f'id="{key.replace("_", "-")}">{float(result[key]):.6f}'.rstrip("0") in html
+    assert "<svg" in html and "YES side" in html and escape(run.decision_reason) in html
+    assert market.spec_sha256 in html and result["provenance"]["code_version"] in html
+    for path in (p for k, p in run.artifacts.items() if k.startswith("plot:")):
+        assert f'src="/media/{path}"' in html
+    assert "Re-run to verify" not in html  # staff only
+
+
+def test_per_seed_csv_download_matches_the_result(client, resolved):
+    _, run = resolved
+    response = client.get(f"/runs/{run.pk}/per_seed.csv")
+    assert response["Content-Type"] == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [int(r["seed"]) for r in rows] == [row["seed"] for row in run.result["per_seed"]]
+    assert [float(r["behaviour"]) for r in rows] == [row["behaviour"] for row in run.result["per_seed"]]
+
+
+def test_runs_api_has_exactly_the_contract_fields(resolved):
+    market, run = resolved
+    api = APIClient()
+    body = api.get(f"/api/v1/runs/{run.pk}/").json()
+    assert set(body) == RUN_FIELDS
+    assert body["market"] == market.pk and body["status"] == "succeeded" and body["progress"] == 1.0
+    assert (body["statistic"], body["ci_low"], body["ci_high"]) == (
+        run.result["statistic"], run.result["ci_low"], run.result["ci_high"])
+    assert body["per_seed"] == run.result["per_seed"] and body["decision"]["outcome"] == "yes"
+    listing = api.get(f"/api/v1/runs/?market={market.pk}").json()
+    assert [r["id"] for r in listing["results"]] == [run.pk]
+    assert api.get("/api/v1/runs/?status=sideways").status_code == 400
+    assert api.get(f"/api/v1/markets/{market.pk}/").json()["run_id"] == run.pk
+
+
+def test_staff_actions_are_refused_to_everyone_else(resolved):
+    _, run = resolved
+    anonymous = APIClient()
+    assert anonymous.post(f"/api/v1/runs/{run.pk}/verify/").status_code in (401, 403)
+    trader = get_user_model().objects.create_user("trader-x", password="pw-trader-2026")
+    client = APIClient()
+    client.force_authenticate(trader)
+    for action in ("verify", "requeue", "annul"):
+        assert client.post(f"/api/v1/runs/{run.pk}/{action}/", {"reason": "x"}).status_code == 403
+    assert ExperimentRun.objects.count() == 1
+
+
+def test_staff_verify_runs_fresh_seeds_and_the_report_shows_both(
+    resolved, staff_client, django_capture_on_commit_callbacks, client
+):
+    market, run = resolved
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(f"/api/v1/runs/{run.pk}/verify/")
+    assert response.status_code == 202 and set(response.json()) == RUN_FIELDS
+    verify = ExperimentRun.objects.get(pk=response.json()["id"])
+    assert verify.status == "succeeded" and verify.purpose == "verify"
+    # requeueing a succeeded run is refused with a message; annulling a resolved market too
+    refused = staff_client.post(f"/api/v1/runs/{run.pk}/requeue/")
+    assert refused.status_code == 400 and "verify" in refused.json()["detail"]
+    annul = staff_client.post(f"/api/v1/runs/{run.pk}/annul/", {"reason": "test"}, format="json")
+    assert annul.status_code == 400 and "resolved" in annul.json()["detail"]
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert "Verification runs" in html and f"#{verify.pk} (verify)" in html and f"verify #{verify.pk}" in html
+
+
+def test_report_shows_staff_buttons_and_the_admin_lists_runs(resolved, client):
+    market, run = resolved
+    staff = get_user_model().objects.create_user("boss", password="pw-boss-2026", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert "Re-run to verify" in html and f"/runs/{run.pk}/verify/" in html
+    assert client.get("/admin/experiments/experimentrun/").status_code == 200
+    assert client.get(f"/admin/experiments/experimentrun/{run.pk}/change/").status_code == 200
+    response = client.post(f"/runs/{run.pk}/verify/")
+    assert response.status_code == 302 and ExperimentRun.objects.filter(purpose="verify").count() == 1
