@@ -139,8 +139,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def default_chunk_size(model: nn.Module, device: torch.device) -> int:
     """Members per vectorized chunk, from benchmarks/ensemble_training.py on each device kind.
 
-    On the 2-core CPU, MLP-sized models are overhead-bound and gain ~6× from large chunks, while a
-    transformer is compute-bound and gets slower than the loop beyond ~8 members (cache pressure).
+    On the 2-core CPU, MLP-sized models are overhead-bound and gain from large chunks, while the
+    modadd transformer is compute-bound (the loop already reaches ~50% of the matmul roofline) and
+    vectorizing it was 0.5–0.8× the loop at 8–32 members (cache pressure), so its entry is 1, which
+    makes :func:`train_ensemble` use the reference loop for it. The choice depends only on the model
+    and device, never on how many seeds a chunk holds, so a seed's result never depends on its chunk.
     ``PATHMARKET_SEED_CHUNK`` overrides the table.
     """
     if os.environ.get("PATHMARKET_SEED_CHUNK"):
@@ -149,7 +152,7 @@ def default_chunk_size(model: nn.Module, device: torch.device) -> int:
     if device.type == "cuda":
         return 256
     if Transformer in kinds:
-        return 8
+        return 1
     if SmallCNN in kinds:
         return 32
     return 128
@@ -400,6 +403,8 @@ def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y
         init_params = {k: v.to(device=device, dtype=dtype) for k, v in init_params.items()}
     probe = make_model()
     size = 1 if not vectorized else (chunk_size or default_chunk_size(probe, device))
+    if chunk_size is None and size == 1:
+        vectorized = False  # the table says the loop is fastest for this model on this device
     groups: dict[tuple[str, int], list[int]] = {}
     for i, m in enumerate(members):
         groups.setdefault((m.optimizer or spec.optimizer, round(spec.batch_size * m.batch_mult)), []).append(i)

@@ -158,4 +158,15 @@ SEED_MARKETS: list[SeedMarket] = [
         _spec("H", "sparse_parity", "mlp", 32, n=20, k=3),
         "hit_rate_gap", "<=", 0.0, 6 * WEEK,
     ),
+    # Issue 5 (resolution pipeline): a `tiny` market that closes three minutes after seeding, so a new
+    # user of `make run` watches the whole loop — forecast, close, run, resolution report — in minutes.
+    SeedMarket(
+        "A · demo: do tiny digits MLPs disagree off-distribution? (closes 3 minutes after start)",
+        "Train 8 seeds of a small MLP on scikit-learn digits for 150 steps (the tiny preset). On noisy test "
+        "digits, do two seeds disagree on at least 5% of images on average? This market closes three "
+        "minutes after `make run` seeds it; watch its resolution report fill in.",
+        {"concept": "A", "task": "digits", "arch": "mlp", "preset": "tiny", "seeds": 8, "seed_budget": 16,
+         "params": {"noise": 0.3}},
+        "dis_ood", ">=", 0.05, timedelta(minutes=3),
+    ),
 ]

@@ -84,7 +84,7 @@ class ModAdd(Task):
         "train_frac": ParamDef("train_frac", "float", 0.8, 0.1, 0.9, doc="fraction of the p² pairs trained on"),
         "layers": ParamDef("layers", "int", 1, 1, 2, doc="transformer layers"),
     }
-    presets = {"tiny": {"p": 13, "width": 32, "steps": 300, "lr": 3e-3}, "default": {}}
+    presets = {"tiny": {"p": 11, "width": 32, "steps": 200, "lr": 3e-3}, "default": {}}
     control = {"alpha": 0.0}
 
     def validate(self, params: Mapping[str, Any]) -> None:

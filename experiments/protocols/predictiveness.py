@@ -6,9 +6,10 @@ task's behaviour scalar and its task-specific extras at that moment (modadd: dis
 lms: ID and S^c-randomized AUC; sparse_parity: weight mass on the relevant bits and the loss-drop
 time so far), the parameter norm, and the held-out accuracy. The outcome is the final behaviour
 scalar, split into two clusters by Otsu's 1-D two-means criterion (the "final cluster"; e.g. Clock
-vs Pizza on modadd, early vs late grokkers on sparse_parity). A logistic regression with
-leave-one-out over seeds turns the predictors into held-out scores, summarised by AUROC; the
-continuous final behaviour is also predicted (LOO ridge R²). This follows the early-prediction
+vs Pizza on modadd, early vs late grokkers on sparse_parity). An L2 logistic regression on the
+standardised predictors is scored by leave-pair-out AUROC (every positive/negative pair of seeds is
+held out in turn; Airola et al. 2011 — plain leave-one-out is biased against small clusters); the
+continuous final behaviour is also predicted (leave-one-out ridge R²). This follows the early-prediction
 design of Zhong et al. (2023, "The Clock and the Pizza", NeurIPS) and Barak et al. (2022, "Hidden
 Progress in Deep Learning", NeurIPS), where mid-training progress measures foreshadow the final
 mechanism or the timing of the loss drop.
@@ -18,8 +19,8 @@ Orientation: **higher = the final cluster is less determined by the 25% model, i
 on the rest of the training path**. Caution: the essay lists "mid-training assessments are highly
 predictive of the final model" under *maximum* path dependence, which orients AUROC the other way;
 ``details`` therefore also reports ``auroc_25`` and the full ``auroc_by_checkpoint`` so either
-reading is available. The CI is a percentile bootstrap over seeds of the held-out (score, label)
-pairs (the LOO fits are not repeated inside the bootstrap).
+reading is available. The CI is a percentile bootstrap over seeds of the leave-pair-out outcomes
+(the fits are not repeated inside the bootstrap).
 """
 from __future__ import annotations
 
@@ -32,11 +33,18 @@ import pandas as pd
 
 from experiments import plots
 from experiments.evaluation import member_outputs, train_task
-from experiments.metrics import auroc
-from experiments.metrics_extra import loo_logistic_scores, loo_r2, two_cluster_split
+from experiments.metrics_extra import loo_r2, lpo_auroc_pairs, two_cluster_split
 from experiments.mltasks import get_task
 from experiments.params import ParamDef
-from experiments.protocols._shared import behaviour_at, ci, finite, held_out, predict, save_figure, sorted_outputs
+from experiments.protocols._shared import (
+    behaviour_at,
+    ci,
+    finite,
+    held_out,
+    predict,
+    save_figure,
+    sorted_outputs,
+)
 from experiments.protocols.base import (
     COMMON_PROTOCOL_PARAMS,
     PROTOCOLS,
@@ -57,12 +65,6 @@ class PredictivenessConfig(ProtocolConfig):
 
     logistic_c: float = 1.0
     """Inverse L2 strength of the leave-one-out logistic regression."""
-
-
-def _safe_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
-    if labels.min() == labels.max():
-        return float("nan")
-    return auroc(scores, labels)
 
 
 @register_protocol
@@ -123,21 +125,28 @@ class Predictiveness(Protocol):
             raise ValueError("concept E needs at least 4 seeds for leave-one-out prediction")
         final = np.array([o["behaviour"] for o in outputs], dtype=float)
         labels, threshold = two_cluster_split(final)
-        aurocs, r2s, scores_by = {}, {}, {}
+        pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+        aurocs, r2s, pairs_by = {}, {}, {}
         for frac in PREDICT_FRACTIONS:
             x = np.stack([np.asarray(o[f"predictors_{frac:g}"], dtype=float) for o in outputs])
-            scores = loo_logistic_scores(x, labels, c=config.logistic_c)
-            scores_by[frac] = scores
-            aurocs[f"{frac:g}"] = finite(_safe_auroc(scores, labels))
+            pairs_by[frac] = lpo_auroc_pairs(x, labels, c=config.logistic_c) if pos.size and neg.size else None
+            aurocs[f"{frac:g}"] = finite(pairs_by[frac].mean()) if pairs_by[frac] is not None else None
             r2s[f"{frac:g}"] = finite(loo_r2(x, final))
-        pairs = np.stack([scores_by[0.25], labels], axis=1)
-        auc25 = _safe_auroc(scores_by[0.25], labels)
-        statistic = 1.0 - auc25
-        low, high = ci(pairs, lambda p: 1.0 - _safe_auroc(p[:, 0], p[:, 1].astype(int)),
-                       config=config, seed=bootstrap_seed)
+        w25 = pairs_by[0.25]
+
+        def one_minus_auc(idx: np.ndarray) -> float:
+            counts = np.bincount(idx, minlength=len(outputs)).astype(float)
+            cp, cn = counts[pos], counts[neg]
+            if w25 is None or cp.sum() == 0 or cn.sum() == 0:
+                return float("nan")
+            return 1.0 - float(cp @ w25 @ cn / (cp.sum() * cn.sum()))
+
+        index = np.arange(len(outputs))
+        statistic = one_minus_auc(index)
+        auc25 = 1.0 - statistic
+        low, high = ci(index, one_minus_auc, config=config, seed=bootstrap_seed)
         frame = frame_from_outputs(outputs)
         frame["final_cluster"] = labels
-        frame["score_25"] = scores_by[0.25]
         details = {
             "auroc_by_checkpoint": aurocs,
             "auroc_25": finite(auc25),

@@ -176,6 +176,7 @@ class Sensitivity(Protocol):
         chosen = ratios[config.change]
         frame = frame_from_outputs(outputs)
         details = {
+            "dis_ratio": chosen["ratio"],
             "change": config.change,
             "ratios": ratios,
             "dis_ood_all_seeds": float(yardstick.mean()),

@@ -239,6 +239,7 @@ class Stability(Protocol):
         alphas = np.asarray(outputs[0]["alphas"], dtype=float)
         frame = frame_from_outputs(outputs)
         details = {
+            "snap_fraction": finite(statistic),
             "barrier_same_init": float(barrier["0"].mean()),
             "barrier_diff_init": float(np.mean([o["barrier_diff_init"] for o in outputs])),
             "barrier_by_k": {k: float(v.mean()) for k, v in barrier.items()},
