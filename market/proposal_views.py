@@ -54,7 +54,7 @@ def _estimate(form: ProposalForm) -> tuple[dict | None, str]:
         "flops": f"{cost['flops']:.3g}",
         "flops_budget": f"{cost['flops_budget']:.3g}",
         "flops_cap": f"{cost['flops_cap']:.3g}",
-        "cpu_seconds": f"{cost['cpu_seconds_estimate']:.0f}",
+        "cpu_seconds": f"{cost['cpu_seconds_estimate']:.1f}",
     }, ""
 
 
@@ -130,7 +130,8 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "spec_json": json.dumps(proposal.spec, indent=2, sort_keys=True),
         "can_review": request.user.is_staff and proposal.status == ProposalStatus.PENDING,
-        "can_dry_run": proposal.status == ProposalStatus.PENDING,
+        "can_dry_run": proposal.status == ProposalStatus.PENDING
+        and not (proposal.dry_run and proposal.dry_run.status in ("queued", "running")),
     })
 
 

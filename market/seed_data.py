@@ -58,7 +58,7 @@ SEED_MARKETS: list[SeedMarket] = [
         "B · one ulp changes a digits MLP as much as half a new seed",
         "Nudge a single weight of a digits MLP by one unit in the last place (torch.nextafter) and retrain. Is "
         "the off-distribution disagreement with the reference at least half of what a completely new seed gives?",
-        _spec("B", "digits", "mlp", 32, noise=0.3, change="ulp"),
+        _spec("B", "digits", "mlp", 32, noise=0.3, change="one_ulp"),
         "dis_ratio", ">=", 0.5, 3 * WEEK,
     ),
     SeedMarket(
@@ -92,10 +92,10 @@ SEED_MARKETS: list[SeedMarket] = [
         "snap_fraction", ">=", 0.7, 5 * WEEK,
     ),
     SeedMarket(
-        "D · two-pathway networks commit to one pathway",
-        "In a deep linear network with two pathways sharing a feature, push the mid-training share toward the "
-        "other pathway. Do at least half the interventions snap to one of the two original outcomes?",
-        _spec("D", "two_pathway", "mlp", 32, width=32),
+        "D · nudged digits MLPs snap back or flip",
+        "Interpolate mid-training digits MLPs toward a model of the other behaviour cluster and keep training. "
+        "Do at least half of the interventions end near one of the two original clusters?",
+        _spec("D", "digits", "mlp", 32, noise=0.3),
         "snap_fraction", ">=", 0.5, 3 * WEEK,
     ),
     # E. Mid-training predictiveness
@@ -118,14 +118,14 @@ SEED_MARKETS: list[SeedMarket] = [
         "F · blocking a pathway early matters more than late",
         "Block pathway A of a two-pathway network for a short phase, early or late. Does the early block move "
         "pathway A's final share by at least one seed standard deviation more than the late block?",
-        _spec("F", "two_pathway", "mlp", 32, width=32),
+        _spec("F", "two_pathway", "linear", 32, intervention="block"),
         "early_late_effect", ">=", 1.0, 3 * WEEK,
     ),
     SeedMarket(
-        "F · early counter-examples change GOTU extrapolation",
-        "Inject a few unseen-half examples into the Boolean-cube task early or late. Is the early effect on "
-        "the extrapolation coefficient c at least half a seed standard deviation larger?",
-        _spec("F", "gotu", "mlp", 32, n=10),
+        "F · early counter-examples break the linear shortcut",
+        "On linear + slab data, inject a few examples that contradict the linear coordinate, early or late. "
+        "Is the early effect on the final S-randomized AUC at least half a seed standard deviation larger?",
+        _spec("F", "lms", "mlp", 32, n_slab=20, margin=0.1, intervention="counterexamples"),
         "early_late_effect", ">=", 0.5, 5 * WEEK,
     ),
     # G. Survival of circuits
@@ -152,10 +152,10 @@ SEED_MARKETS: list[SeedMarket] = [
         "hit_rate_gap", ">=", 0.10, 5 * WEEK,
     ),
     SeedMarket(
-        "H · static measures suffice on sparse parity",
-        "On sparse parities (n = 20, k = 3), is the learning-order prediction no better than the static one "
-        "(hit-rate gap at most 0)?",
-        _spec("H", "sparse_parity", "mlp", 32, n=20, k=3),
+        "H · static measures suffice on linear + slab data",
+        "Across variants of linear + slab data, is predicting the learned solution from the learning order "
+        "no better than the static prediction (hit-rate gap at most 0)?",
+        _spec("H", "lms", "mlp", 32, n_slab=20, margin=0.1),
         "hit_rate_gap", "<=", 0.0, 6 * WEEK,
     ),
     # Issue 5 (resolution pipeline): a `tiny` market that closes three minutes after seeding, so a new

@@ -17,10 +17,12 @@ import jsonschema
 
 CONCEPTS = ("A", "B", "C", "D", "E", "F", "G", "H")
 TASKS = ("digits", "modadd", "lms", "gotu", "sparse_parity", "two_pathway")
-ARCHS = ("mlp", "transformer", "cnn")
+ARCHS = ("mlp", "transformer", "cnn", "linear")
 PRESETS = ("tiny", "default")
 COMPARATORS = (">=", ">", "<=", "<")
-B_CHANGES = ("all_seeds", "init_seed", "data_order", "ulp", "lr", "batch", "init_scale", "optimizer")
+# The names of the experiments registry (authoritative), which calls the one-ulp change "one_ulp".
+B_CHANGES = ("init_seed", "data_order", "one_ulp", "lr", "batch", "init_scale", "optimizer")
+F_INTERVENTIONS = ("auto", "blur", "counterexamples", "regime", "block")
 STATISTICS = {
     "A": "dis_ood",
     "B": "dis_ratio",
@@ -49,6 +51,7 @@ PARAM_SCHEMAS: dict[str, dict] = {
     "n": {"type": "integer", "minimum": 2, "maximum": 64},
     "k": {"type": "integer", "minimum": 1, "maximum": 16},
     "change": {"enum": list(B_CHANGES)},
+    "intervention": {"enum": list(F_INTERVENTIONS)},
 }
 COMMON_PARAMS = ("steps", "lr", "width", "optimizer")
 TASK_PARAMS: dict[str, tuple[str, ...]] = {
@@ -59,7 +62,7 @@ TASK_PARAMS: dict[str, tuple[str, ...]] = {
     "sparse_parity": ("n", "k"),
     "two_pathway": (),
 }
-CONCEPT_PARAMS: dict[str, tuple[str, ...]] = {"B": ("change",)}
+CONCEPT_PARAMS: dict[str, tuple[str, ...]] = {"B": ("change",), "F": ("intervention",)}
 
 SPEC_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -165,6 +168,8 @@ def _check_params(spec: dict) -> None:
         raise CriterionError("spec.arch", "digits runs with arch mlp or cnn.")
     if spec["arch"] == "cnn" and spec["task"] != "digits":
         raise CriterionError("spec.arch", "arch cnn is only available for task digits.")
+    if (spec["arch"] == "linear") != (spec["task"] == "two_pathway"):
+        raise CriterionError("spec.arch", "task two_pathway runs with arch linear, and only it does.")
 
 
 def _normalize(spec: dict) -> dict:

@@ -133,3 +133,14 @@ def test_api_returns_user_text_as_data_not_markup(evil_world):
     response = client.get(f"/api/v1/markets/{evil_world['market'].pk}/")
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["title"] == TITLE
+
+
+def test_csv_exports_defuse_spreadsheet_formulas(client, db):
+    """Titles and usernames that a spreadsheet would evaluate as formulas are exported as text."""
+    user = get_user_model().objects.create_user(username="+cmd", password="pw-test-2026")
+    account_open(user=user)
+    market = MarketFactory(title='=HYPERLINK("https://evil.example","click")')
+    forecast_place(user=user, market=market, probability=0.7)
+    csv_text = client.get("/exports/forecasts.csv").content.decode()
+    assert "'=HYPERLINK" in csv_text and "'+cmd" in csv_text
+    assert "\n=HYPERLINK" not in csv_text and ",=HYPERLINK" not in csv_text

@@ -14,7 +14,7 @@ from market import proposal_selectors
 from market.api.views import ERROR, NaNTolerantJSONParser
 from market.models import Comparator, Concept
 from market.models.proposals import Proposal, ProposalStatus
-from market.proposal_input import spec_clean, cost_estimate, registry_catalog
+from market.proposal_input import cost_estimate, registry_catalog, spec_clean
 from market.sanitize import markdown_to_html
 from market.services.proposals import (
     ProposalForbidden,

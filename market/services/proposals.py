@@ -146,7 +146,6 @@ def dry_run_spec(spec: dict) -> dict:
     seeds, and the tiny value of every parameter the tiny preset shrinks (steps, width, bootstrap size …);
     the proposer's other parameter choices are kept, so the dry run checks the spec as proposed."""
     from experiments.registry import validate_spec
-
     from market.proposal_input import registry_catalog
 
     presets = registry_catalog()[spec["concept"]]["tasks"][spec["task"]]["presets"]
@@ -192,7 +191,8 @@ def proposal_dry_run(*, proposal: Proposal | int, user: AbstractBaseUser):  # ->
                 f"limit of {cap:.0f} s; use smaller parameters."
             ]})
         try:
-            run = run_enqueue(spec=spec, purpose=ExperimentRun.Purpose.DRY_RUN, requested_by=user)
+            # The run belongs to the proposal (its proposer sees it, whoever asked for it).
+            run = run_enqueue(spec=spec, purpose=ExperimentRun.Purpose.DRY_RUN, requested_by=locked.proposer)
         except RunError as exc:
             raise ProposalInvalid({"spec": [str(exc)[:500]]}) from exc
         locked.dry_run = run

@@ -10,7 +10,7 @@
   const concept = $("concept"), task = $("task"), arch = $("arch"), preset = $("preset");
   const body = $("params-body"), cost = $("cost"), refresh = $("refresh");
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  if (refresh) refresh.hidden = true;
+  if (refresh) refresh.style.display = "none";  // the button is only needed without JavaScript
 
   function setOptions(select, names, keep) {
     const current = keep ? select.value : null;
@@ -83,7 +83,7 @@
       if (response.ok) {
         const c = data.cost;
         text = `Estimated compute: ${c.flops.toPrecision(3)} FLOPs for the seeds, ${c.flops_budget.toPrecision(3)} for ` +
-          `the whole seed budget (cap ${c.flops_cap.toPrecision(3)}), about ${Math.round(c.cpu_seconds_estimate)} CPU seconds.`;
+          `the whole seed budget (cap ${c.flops_cap.toPrecision(3)}), about ${c.cpu_seconds_estimate.toFixed(1)} CPU seconds.`;
       } else { text = data.detail || "The spec is not valid."; error = true; }
     } catch (e) { text = "Could not reach the server to estimate the cost."; error = true; }
     if (mine !== sequence) return;  // a newer request has been sent

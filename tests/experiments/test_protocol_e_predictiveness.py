@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from experiments.metrics_extra import logistic_fit, loo_logistic_scores, loo_r2, lpo_auroc_pairs, two_cluster_split
+from experiments.metrics_extra import (
+    logistic_fit,
+    loo_logistic_scores,
+    loo_r2,
+    lpo_auroc_pairs,
+    two_cluster_split,
+)
 from tests.experiments.protocol_support import check_deterministic, check_tiny
 
 

@@ -27,7 +27,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 def spec_for(concept: str = "A", **overrides) -> dict:
     base = {"concept": concept, "task": "digits", "arch": "mlp", "seeds": 8, "params": {"noise": 0.3}}
     if concept == "B":
-        base["params"] = {"noise": 0.3, "change": "ulp"}
+        base["params"] = {"noise": 0.3, "change": "one_ulp"}
     return {**base, **overrides}
 
 

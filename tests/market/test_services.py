@@ -20,7 +20,7 @@ from market.services import (
     markets_close_due,
 )
 from market.specs import CriterionError
-from tests.market.factories import MarketFactory, UserFactory
+from tests.market.factories import MarketFactory
 
 pytestmark = pytest.mark.django_db
 
