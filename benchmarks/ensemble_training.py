@@ -79,10 +79,10 @@ def bench_preset(task_name: str, arch: str, device: torch.device, seeds_list: li
     rows = []
     for S in seeds_list:
         members = [Member(seed=s, init_scale=params["init_scale"]) for s in range(S)]
-        t_vec, vec = timed(lambda: run(members, chunk_size=S), device)
-        t_auto, _ = timed(lambda: run(members), device)
         n_seq = min(S, seq_cap)
-        t_seq, seq = timed(lambda: run(members[:n_seq], vectorized=False), device)
+        t_vec, vec = timed(lambda m=members, s=S: run(m, chunk_size=s), device)
+        t_auto, _ = timed(lambda m=members: run(m), device)
+        t_seq, seq = timed(lambda m=members[:n_seq]: run(m, vectorized=False), device)
         dev = max((vec.params[k][:n_seq] - seq.params[k]).abs().max().item() for k in seq.params)
         seq_rate = n_seq / t_seq
         rows.append({

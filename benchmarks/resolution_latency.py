@@ -143,9 +143,16 @@ def main() -> None:
         worker = _start_worker(env, args.concurrency, var_dir / "worker.log")
         try:
             results = [_measure(name, SPECS[name], args.timeout) for name in (args.only or ["tiny", "default"])]
+        except BaseException:
+            sys.stderr.write((var_dir / "worker.log").read_text()[-5000:])
+            raise
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=30)
     from django.db import connection
 
     print(json.dumps({

@@ -11,7 +11,15 @@ from torch import nn
 
 from experiments.mltasks import get_task
 from experiments.mltasks.base import Task, TaskData, predictions
-from experiments.trainer import Hooks, Member, Progress, TrainResult, ensemble_apply, resolve_device, train_ensemble
+from experiments.trainer import (
+    Hooks,
+    Member,
+    Progress,
+    TrainResult,
+    ensemble_apply,
+    resolve_device,
+    train_ensemble,
+)
 
 
 @dataclass

@@ -49,9 +49,9 @@ STATISTIC_NAMES = {
     "A": "dis_ood", "B": "dis_ratio", "C": "minority_fraction", "D": "snap_fraction",
     "E": "one_minus_auroc_25", "F": "early_late_effect", "G": "one_minus_cka", "H": "hit_rate_gap",
 }
-# Effective vectorized throughput on the 2-core CPU (benchmarks/ensemble_training.py), FLOP/s, and
+# Effective throughput on the 2-core CPU (fitted to the measured default presets), FLOP/s, and
 # a per-member-step overhead in seconds; used only for ``cpu_seconds_estimate``.
-CPU_FLOPS = {"mlp": 6e9, "cnn": 3e9, "transformer": 12e9, "linear": 1e9}
+CPU_FLOPS = {"mlp": 15e9, "cnn": 8e9, "transformer": 40e9, "linear": 12e9}
 CPU_STEP_OVERHEAD = {"mlp": 2e-5, "cnn": 5e-5, "transformer": 1e-4, "linear": 1e-5}
 
 

@@ -443,6 +443,7 @@ def run_verify(*, run_id: int, requested_by=None) -> ExperimentRun:
     """Staff: run the same spec again with fresh seeds (``seed_offset`` shifted past every seed the
     original may use), as a separate VERIFY run that never settles anything."""
     original = ExperimentRun.objects.get(pk=run_id)
+    original = original.verifies or original  # verifying a verification verifies the original
     spec = dict(original.spec)
     shift = max(int(spec.get("seed_budget") or 0), len(original.seeds), int(spec.get("seeds") or 0))
     used_offsets = [int(r.spec.get("seed_offset") or 0) for r in [original, *original.verifications.all()]]

@@ -72,6 +72,16 @@ def _text(value: Any, field: str, *, low: int, high: int, single_line: bool) -> 
     return value
 
 
+def _markdown_text(value: Any) -> str:
+    from market.sanitize import markdown_problem
+
+    text = _text(value, "text", low=1, high=TEXT_MAX_LENGTH, single_line=False)
+    problem = markdown_problem(text)
+    if problem:
+        raise CriterionError("text", f"text is too complex to show: {problem}")
+    return text
+
+
 def _number(value: Any, field: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CriterionError(field, f"{field} must be a number, not {_type_name(value)}.")
@@ -135,7 +145,7 @@ def proposal_clean(data: Any, *, now: datetime | None = None) -> tuple[CleanProp
     if "title" in present:
         check("title", _text, present["title"], "title", low=TITLE_MIN_LENGTH, high=TITLE_MAX_LENGTH, single_line=True)
     if "text" in present:
-        check("text", _text, present["text"], "text", low=1, high=TEXT_MAX_LENGTH, single_line=False)
+        check("text", _markdown_text, present["text"])
     if "spec" in present:
         check("spec", spec_clean, present["spec"])
     if "comparator" in present:

@@ -2,7 +2,14 @@
 import importlib
 import pkgutil
 
-from experiments.protocols.base import PROTOCOLS, Protocol, ProtocolConfig, Result, get_protocol, register_protocol
+from experiments.protocols.base import (
+    PROTOCOLS,
+    Protocol,
+    ProtocolConfig,
+    Result,
+    get_protocol,
+    register_protocol,
+)
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":

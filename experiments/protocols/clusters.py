@@ -78,7 +78,7 @@ class Clusters(Protocol):
     min_seeds = 4
     seeds = {"tiny": (12, 24), "default": (48, 96)}
     cost_multiplier = 2.0
-    task_presets = {"modadd": {"tiny": {"alpha": 0.5}, "default": {"alpha": 0.5}}}
+    task_presets = {"modadd": {"tiny": {"alpha": 1.0}, "default": {"alpha": 1.0}}}
     cpu_seconds: dict[str, float] = {}
 
     def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",

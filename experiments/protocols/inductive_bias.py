@@ -304,7 +304,8 @@ class InductiveBias(Protocol):
             details["c_by_degree"] = {label: per_variant[label]["score_mean"] for label in labels}
         else:
             details["s_randomized_auc_by_variant"] = {label: per_variant[label]["score_mean"] for label in labels}
-        return frame_from_outputs(outputs), Result(statistic, low, high, details, self.statistic_name)
+        frame = frame_from_outputs(outputs).drop(columns=["variants"])
+        return frame, Result(statistic, low, high, details, self.statistic_name)
 
     def plots(self, config: ProtocolConfig, frame: pd.DataFrame, result: Result, outputs: list[dict[str, Any]],
               out_dir: Path) -> list[Path]:

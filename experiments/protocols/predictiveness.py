@@ -145,7 +145,7 @@ class Predictiveness(Protocol):
         statistic = one_minus_auc(index)
         auc25 = 1.0 - statistic
         low, high = ci(index, one_minus_auc, config=config, seed=bootstrap_seed)
-        frame = frame_from_outputs(outputs)
+        frame = frame_from_outputs(outputs).drop(columns=["predictor_names"])
         frame["final_cluster"] = labels
         details = {
             "auroc_by_checkpoint": aurocs,

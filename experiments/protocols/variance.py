@@ -54,7 +54,10 @@ class Variance(Protocol):
     orientation = "Higher mean pairwise OOD disagreement means seeds end in more different functions."
     tasks = ("digits", "modadd", "lms", "gotu", "sparse_parity", "two_pathway")
     seeds = {"tiny": (6, 12), "default": (32, 64)}
-    cpu_seconds: dict[str, float] = {}
+    # Default presets on the shared 2-core CPU, one thread, measured under load (run_spec wall time);
+    # modadd is an estimate from benchmarks/ensemble_training.py (it takes 39 s on one H200).
+    cpu_seconds = {"digits": 34.0, "lms": 37.0, "gotu": 32.0, "sparse_parity": 25.0, "two_pathway": 16.0,
+                   "modadd": 16_000.0}
 
     def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
                     progress: Progress | None = None) -> list[dict[str, Any]]:

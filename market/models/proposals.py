@@ -15,7 +15,7 @@ class ProposalStatus(models.TextChoices):
 
 
 TITLE_MAX_LENGTH = 200
-TEXT_MAX_LENGTH = 20_000  # characters of Markdown
+TEXT_MAX_LENGTH = 8_000  # characters of Markdown (rendering cost grows with length × brackets)
 REASON_MAX_LENGTH = 2_000
 
 

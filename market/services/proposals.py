@@ -171,7 +171,7 @@ def proposal_dry_run(*, proposal: Proposal | int, user: AbstractBaseUser):  # ->
 
     pk = proposal.pk if isinstance(proposal, Proposal) else int(proposal)
     with transaction.atomic():
-        locked = Proposal.objects.select_for_update().select_related("dry_run").get(pk=pk)
+        locked = Proposal.objects.select_for_update(of=("self",)).select_related("dry_run").get(pk=pk)
         if not proposal_visible_to(proposal=locked, user=user):
             raise ProposalForbidden("Only the proposer and staff can dry-run a proposal.")
         if locked.status != ProposalStatus.PENDING:

@@ -14,10 +14,12 @@ from rest_framework.test import APIClient
 
 from experiments.models import ExperimentRun, RunSeed
 from market.models import LedgerEntry, Market, Position
-from tests.e2e.resolution_support import wait_for, workers  # noqa: F401 - fixture
+from tests.e2e import resolution_support
+from tests.e2e.resolution_support import wait_for
 from tests.experiments.pipeline_support import ledger_snapshot, tiny_market
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
+workers = resolution_support.workers  # fixture
 
 
 def _status(market_id: int) -> str:

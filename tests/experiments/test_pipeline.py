@@ -15,15 +15,11 @@ from experiments.models import ExperimentRun, RunSeed
 from market.models import MarketStatus
 from market.resolution import market_settle_from_run
 from market.services import market_close
-from tests.experiments.pipeline_support import (  # noqa: F401 - fixture
-    TINY_SPEC,
-    eager_celery,
-    ledger_snapshot,
-    payout_total,
-    tiny_market,
-)
+from tests.experiments import pipeline_support
+from tests.experiments.pipeline_support import TINY_SPEC, ledger_snapshot, payout_total, tiny_market
 
 pytestmark = pytest.mark.django_db
+eager_celery = pipeline_support.eager_celery  # fixture
 
 
 def close_and_run(market, capture, *, failing: bool = False):
@@ -205,3 +201,13 @@ def test_a_spec_that_no_longer_validates_records_a_failed_run_instead_of_blockin
     assert run.status == "failed" and "task" in run.error and callbacks == []
     market.refresh_from_db()
     assert market.status == MarketStatus.CLOSED
+
+
+def test_a_dry_run_without_a_market_runs_and_decides_nothing(eager_celery, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_enqueue(spec={**TINY_SPEC, "seeds": 2, "seed_budget": 2}, purpose="dry_run")
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.market_id is None
+    assert run.decision == "" and run.settlement == {} and run.statistic is not None
+    with pytest.raises(services.RunError, match="seeds"):
+        services.run_enqueue(spec={**TINY_SPEC, "seeds": 100_000}, purpose="dry_run")

@@ -11,9 +11,11 @@ from rest_framework.test import APIClient
 
 from experiments.models import ExperimentRun
 from market.services import market_close
-from tests.experiments.pipeline_support import eager_celery, tiny_market  # noqa: F401 - fixture
+from tests.experiments import pipeline_support
+from tests.experiments.pipeline_support import tiny_market
 
 pytestmark = pytest.mark.django_db
+eager_celery = pipeline_support.eager_celery  # fixture
 RUN_FIELDS = {"id", "market", "status", "progress", "message", "spec", "spec_sha256", "statistic", "ci_low",
               "ci_high", "details", "per_seed", "provenance", "decision"}
 
@@ -134,3 +136,31 @@ def test_report_shows_staff_buttons_and_the_admin_lists_runs(resolved, client):
     assert client.get(f"/admin/experiments/experimentrun/{run.pk}/change/").status_code == 200
     response = client.post(f"/runs/{run.pk}/verify/")
     assert response.status_code == 302 and ExperimentRun.objects.filter(purpose="verify").count() == 1
+
+
+def test_a_failed_run_shows_staff_the_error_and_the_requeue_and_annul_buttons(
+    eager_celery, django_capture_on_commit_callbacks, client, monkeypatch
+):
+    from experiments import registry
+    from market.models import Market
+
+    market, _ = tiny_market()
+    protocol = registry.get_protocol("A")
+    monkeypatch.setattr(type(protocol), "train_seeds", lambda self, *a, **k: (_ for _ in ()).throw(RuntimeError("OOM")))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            market_close(market=market)
+    except RuntimeError:
+        pass  # eager Celery re-raises the final failure; a worker records it
+    run = ExperimentRun.objects.get(market=market)
+    assert run.status == "failed"
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert "failed after its retries" in html and "OOM" not in html and "Re-queue" not in html
+    staff = get_user_model().objects.create_user("ops", password="pw-ops-2026", is_staff=True)
+    client.force_login(staff)
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert "OOM" in html and "Re-queue run" in html and "Annul market" in html
+    assert client.post(f"/runs/{run.pk}/annul/", {"reason": ""}).status_code == 302
+    assert Market.objects.get(pk=market.pk).status == "closed"  # no reason, no annulment
+    client.post(f"/runs/{run.pk}/annul/", {"reason": "GPU node lost"})
+    assert Market.objects.get(pk=market.pk).status == "annulled"

@@ -71,7 +71,7 @@ def test_catalog_describes_every_task_parameter_and_preset():
     assert set(catalog) >= {"A", "C"}
     assert set(catalog["A"]["tasks"]) == {"digits", "modadd", "lms", "gotu", "sparse_parity", "two_pathway"}
     modadd = catalog["C"]["tasks"]["modadd"]
-    assert modadd["params"]["alpha"] == {"type": "float", "default": 0.5, "min": 0.0, "max": 1.0,
+    assert modadd["params"]["alpha"] == {"type": "float", "default": 1.0, "min": 0.0, "max": 1.0,
                                          "doc": modadd["params"]["alpha"]["doc"]}
     assert modadd["params"]["optimizer"]["choices"] == ["adam", "adamw", "sgd"]
     assert modadd["presets"]["tiny"]["seeds"] == 12
