@@ -57,9 +57,10 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
             raise exceptions.ValidationError(
                 {"status": [f"status must be one of {', '.join(ExperimentRun.Status.values)}."]}
             )
-        return selectors.runs_list(
+        runs = selectors.runs_list(
             market_id=int(market) if market else None, status=status_, purpose=params.get("purpose") or None
         )
+        return selectors.runs_visible(user=self.request.user, runs=runs)
 
     @extend_schema(
         parameters=[

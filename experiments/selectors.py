@@ -1,7 +1,7 @@
 """Reads of the experiments app (runs, their per-seed rows and the report's view of a decision)."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from experiments.decision import Criterion
 from experiments.models import ExperimentRun, RunSeed
@@ -17,6 +17,18 @@ def runs_list(*, market_id: int | None = None, status: str | None = None, purpos
     if purpose:
         qs = qs.filter(purpose=purpose)
     return qs.prefetch_related("seed_rows")
+
+
+def runs_visible(*, user, runs: QuerySet | None = None) -> QuerySet:
+    """The runs a user may see: every resolution and verification run, and dry runs (of private
+    proposals) only to whoever requested them and to staff."""
+    runs = ExperimentRun.objects.all() if runs is None else runs
+    if user is not None and user.is_authenticated and user.is_staff:
+        return runs
+    dry = Q(purpose=ExperimentRun.Purpose.DRY_RUN)
+    if user is None or not user.is_authenticated:
+        return runs.exclude(dry)
+    return runs.exclude(dry & (Q(requested_by__isnull=True) | ~Q(requested_by=user.pk)))
 
 
 def market_resolution_run(*, market_id: int) -> ExperimentRun | None:

@@ -17,11 +17,12 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest, Least
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -112,8 +113,8 @@ def _with_confidence(config, criterion: Criterion | None):
 
 def _set_progress(run_id: int, value: float, message: str | None = None) -> None:
     """Monotonic progress update of a run that is still running."""
-    value = min(1.0, max(0.0, float(value)))
-    fields: dict = {"progress": Greatest(F("progress"), Least(value, 1.0))}
+    value = min(1.0, max(0.0, float(value)))  # the DB check constraint keeps it in [0, 1] too
+    fields: dict = {"progress": Greatest(F("progress"), Value(value))}
     if message is not None:
         fields["message"] = message[:500]
     ExperimentRun.objects.filter(pk=run_id, status=Status.RUNNING).update(**fields, updated_at=timezone.now())
@@ -437,6 +438,35 @@ def run_requeue(*, run_id: int) -> ExperimentRun:
         run.save(update_fields=["status", "finished_at", "message", "updated_at"])
         transaction.on_commit(lambda: _start_task().delay(run.pk))
     return run
+
+
+def runs_resume_stalled(*, stalled_for: float | None = None) -> list[int]:
+    """Re-send the work of QUEUED/RUNNING runs that made no progress for ``stalled_for`` seconds
+    (``PATHMARKET["RUN_STALL_SECONDS"]``); returns their ids. The beat calls this every few minutes.
+
+    A message can be lost where the broker cannot re-deliver it: the embedded ``filesystem://``
+    broker has no acknowledgements, so a worker stopped mid-task drops its task. Duplicates are
+    harmless (every task is idempotent), so the threshold only bounds wasted work.
+    """
+    seconds = float(stalled_for if stalled_for is not None else _pm("RUN_STALL_SECONDS", 7200))
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    resumed: list[int] = []
+    for run_id in ExperimentRun.objects.filter(
+        status__in=[Status.QUEUED, Status.RUNNING], updated_at__lt=cutoff
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            run = ExperimentRun.objects.select_for_update().get(pk=run_id)
+            if run.is_terminal or run.updated_at >= cutoff:
+                continue
+            run.message = f"resumed after {seconds / 60:.0f} min without progress"
+            run.save(update_fields=["message", "updated_at"])
+            if run.status == Status.QUEUED:
+                transaction.on_commit(lambda pk=run.pk: _start_task().delay(pk))
+            else:
+                done = set(RunSeed.objects.filter(run=run).values_list("seed", flat=True))
+                _dispatch_on_commit(run.pk, [s for s in run.seeds if s not in done])
+        resumed.append(run_id)
+    return resumed
 
 
 def run_verify(*, run_id: int, requested_by=None) -> ExperimentRun:

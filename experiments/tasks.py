@@ -76,6 +76,14 @@ def run_failed_errback_task(request, exc, traceback, run_id: int) -> None:
     run_mark_failed(run_id=int(run_id), error=f"{task} failed: {text}")
 
 
+@shared_task(name="experiments.tasks.resume_stalled_runs_task")
+def resume_stalled_runs_task() -> list[int]:
+    """Beat task: re-send the work of runs that stopped making progress (lost messages)."""
+    from experiments.services import runs_resume_stalled
+
+    return runs_resume_stalled()
+
+
 def dispatch_training(run_id: int, chunks: list[list[int]]) -> None:
     """Send one training task per chunk, joined by a chord whose callback finalizes the run."""
     header = [train_chunk_task.s(run_id, chunk) for chunk in chunks if chunk]

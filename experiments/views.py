@@ -66,7 +66,7 @@ def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
 
 def run_per_seed_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     """The per-seed table of a run as CSV (the rows trained so far while it runs)."""
-    run = get_object_or_404(ExperimentRun, pk=run_id)
+    run = get_object_or_404(selectors.runs_visible(user=request.user), pk=run_id)
     rows = selectors.run_per_seed(run=run)
     columns = selectors.per_seed_columns(rows)
     response = HttpResponse(content_type="text/csv")
@@ -79,7 +79,7 @@ def run_per_seed_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 
 def run_result_json(request: HttpRequest, run_id: int) -> JsonResponse:
     """The §4.3 JSON object of a finished run (404 until it has one)."""
-    run = get_object_or_404(ExperimentRun, pk=run_id)
+    run = get_object_or_404(selectors.runs_visible(user=request.user), pk=run_id)
     if not run.result:
         return JsonResponse({"detail": f"run {run.pk} has no result yet (status {run.status})."}, status=404)
     return JsonResponse(run.result, json_dumps_params={"indent": 2, "sort_keys": True})

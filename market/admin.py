@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from market import proposal_admin  # noqa: F401  (registers the Proposal admin)
 from market.exceptions import MarketStateError
 from market.models import Account, Forecast, LedgerEntry, Market, Position
 from market.services import market_annul, market_close, market_resolve

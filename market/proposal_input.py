@@ -29,7 +29,7 @@ TITLE_MIN_LENGTH = 8
 MIN_HORIZON = timedelta(hours=1)  # a market must stay open at least this long after submission
 MAX_HORIZON = timedelta(days=730)
 THRESHOLD_BOUND = 1e6  # |threshold|; every statistic of DESIGN.md §4 is far inside this
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and unpaired surrogates
 
 
 def liquidity_bounds() -> tuple[float, float]:
@@ -64,7 +64,7 @@ def _text(value: Any, field: str, *, low: int, high: int, single_line: bool) -> 
     if single_line:
         value = " ".join(value.split())
     if _CONTROL.search(value):
-        raise CriterionError(field, f"{field} must not contain control characters.")
+        raise CriterionError(field, f"{field} must not contain control characters or unpaired surrogates.")
     if len(value) < low:
         raise CriterionError(field, f"{field} must have at least {low} characters.")
     if len(value) > high:
@@ -132,7 +132,8 @@ def proposal_clean(data: Any, *, now: datetime | None = None) -> tuple[CleanProp
         except CriterionError as exc:
             errors.setdefault(exc.field, []).append(exc.message)
 
-    unknown = sorted(str(k) for k in data if k not in FIELDS)
+    # Names are echoed back in the errors: escape what JSON cannot carry (unpaired surrogates).
+    unknown = sorted(str(k).encode("utf-8", "backslashreplace").decode("utf-8") for k in data if k not in FIELDS)
     for key in unknown[:10]:
         errors[key] = [f"unknown field; allowed fields: {', '.join(FIELDS)}."]
     for field in REQUIRED:

@@ -27,7 +27,9 @@ MAX_BRACKETS = 100  # "[" in the whole text
 MAX_UNMATCHED = 5  # "[" or "(" without a partner
 MAX_BRACKET_DEPTH = 5
 MAX_NESTING = 20  # list or quote levels on one line
-_NESTED_MARKERS = re.compile(rf"^[ \t]*(?:(?:[-*+>]|\d{{1,9}}[.)])[ \t]*){{{MAX_NESTING + 1},}}", re.MULTILINE)
+_NESTED_MARKERS = re.compile(
+    rf"^[ \t]*(?:(?:[-*+]|\d{{1,9}}[.)])[ \t]+|>[ \t]*){{{MAX_NESTING + 1},}}", re.MULTILINE
+)
 
 
 def _bracket_stats(text: str) -> tuple[int, int]:

@@ -73,6 +73,7 @@ CASES = [
     Case("forecast-body-is-a-list", FORECASTS, raw="[0.6]", status=400),
     Case("forecast-empty-body", FORECASTS, raw="", field="probability"),
     Case("forecast-oversized-body", FORECASTS, raw=json.dumps({"probability": 0.6, "pad": "x" * BIG}), status=413),
+    Case("forecast-deeply-nested-json", FORECASTS, raw="[" * 100_000 + "]" * 100_000, status=400),
     Case("forecast-text-plain", FORECASTS, raw="probability=0.6", content_type="text/plain", status=415),
     Case("forecast-unknown-market", "/api/v1/markets/999999/forecasts/", {"probability": 0.6}, status=404),
     Case("forecast-anonymous", FORECASTS, {"probability": 0.6}, status=401, anonymous=True),
@@ -113,6 +114,9 @@ CASES = [
     Case("liquidity-negative", PROPOSALS, proposal_body(liquidity=-100), field="liquidity"),
     Case("title-too-long", PROPOSALS, proposal_body(title="t" * 5000), field="title"),
     Case("text-too-long", PROPOSALS, proposal_body(text="x" * 25_000), field="text"),
+    Case("text-pathological-markdown", PROPOSALS, proposal_body(text="[" * 5000), field="text"),
+    Case("title-unpaired-surrogate", PROPOSALS, proposal_body(title="A title with \ud800 in it"), field="title"),
+    Case("param-name-unpaired-surrogate", PROPOSALS, with_params(**{"\udc00": 1}), field="spec.params.\\udc00"),
     Case("title-object", PROPOSALS, proposal_body(title={"$ne": ""}), field="title"),
     Case("spec-null", PROPOSALS, proposal_body(spec=None), field="spec"),
     Case("spec-string", PROPOSALS, proposal_body(spec="A/digits/mlp"), field="spec"),
@@ -120,6 +124,8 @@ CASES = [
     Case("proposal-missing-everything", PROPOSALS, {}, field="spec"),
     Case("proposal-body-is-a-list", PROPOSALS, [proposal_body()], field="non_field_errors"),
     Case("proposal-malformed-json", PROPOSALS, raw='{"concept": "A",', status=400),
+    Case("proposal-deeply-nested-spec", PROPOSALS,
+         raw=json.dumps(with_params(steps="@@")).replace('"@@"', "[" * 50_000 + "]" * 50_000), status=400),
     Case("proposal-oversized-body", PROPOSALS, proposal_body(text="x" * BIG), status=413),
     Case("proposal-form-encoded", PROPOSALS, raw="concept=A", content_type="application/x-www-form-urlencoded",
          status=415),
@@ -131,6 +137,8 @@ CASES = [
     Case("proposals-bad-status", "/api/v1/proposals/?status=all", method="get", field="status"),
     Case("leaderboard-bad-concept", "/api/v1/leaderboard/?concept=Q", method="get", status=400),
     Case("token-list-username", "/api/v1/auth/token/", {"username": ["a"], "password": "x"}, anonymous=True),
+    Case("token-surrogate-username", "/api/v1/auth/token/", {"username": "\ud800", "password": "x"}, anonymous=True,
+         field="username"),
 ]
 
 

@@ -75,6 +75,8 @@ def test_forms_refuse_posts_without_a_csrf_token(alice, staff, failed_run):
         (as_staff, f"/runs/{failed_run.pk}/requeue/", {}),
         (as_staff, f"/runs/{failed_run.pk}/verify/", {}),
         (as_staff, f"/runs/{failed_run.pk}/annul/", {"reason": "forged"}),
+        (as_staff, "/admin/market/proposal/", {"action": "approve_proposals", "_selected_action": [proposal.pk]}),
+        (as_staff, "/admin/market/market/", {"action": "annul_markets", "_selected_action": [market.pk]}),
         (anonymous, "/accounts/register/", {"username": "mallory", "password1": "x-Long-pass-123",
                                             "password2": "x-Long-pass-123"}),
         (anonymous, "/accounts/login/", {"username": alice.username, "password": "pw-test-2026"}),
@@ -140,6 +142,17 @@ def test_the_admin_is_closed_to_non_staff(client, alice):
     client.force_login(alice)
     response = client.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("action", ["close_markets", "resolve_yes", "resolve_no", "annul_markets"])
+def test_only_staff_close_resolve_or_annul_markets(client, alice, action):
+    market = MarketFactory()
+    forecast_place(user=alice, market=market, probability=0.7)
+    client.force_login(alice)
+    response = client.post("/admin/market/market/", {"action": action, "_selected_action": [market.pk]})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    market.refresh_from_db()
+    assert market.status == MarketStatus.OPEN and market.outcome is None
 
 
 # --- other people's data --------------------------------------------------------------------------------

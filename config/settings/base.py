@@ -178,6 +178,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "close-due-markets": {"task": "market.tasks.close_due_markets_task", "schedule": 60.0},
+    "resume-stalled-runs": {"task": "experiments.tasks.resume_stalled_runs_task", "schedule": 300.0},
 }
 
 # --- pathmarket ---------------------------------------------------------------------------------
@@ -192,6 +193,8 @@ PATHMARKET = {
     "ARTIFACTS_DIR": MEDIA_ROOT / "runs",
     "DEVICE": env_str("PATHMARKET_DEVICE", "auto"),  # auto | cpu | cuda, for training tasks
     "TORCH_THREADS": env_int("PATHMARKET_TORCH_THREADS", 1),  # per worker process; 0 = torch default
+    # A QUEUED/RUNNING run with no progress for this long has its work re-sent (seconds).
+    "RUN_STALL_SECONDS": env_int("PATHMARKET_RUN_STALL_SECONDS", 2 * env_int("PATHMARKET_TASK_TIME_LIMIT", 3600)),
     # The market hears about its runs through these two callables (experiments never imports market).
     "RUN_STATUS_HOOK": "market.resolution.market_settle_from_run",
     "RUN_ANNUL_HOOK": "market.resolution.market_annul_from_run",

@@ -18,7 +18,8 @@ all_seeds_s)`` (disagreement of predicted labels on the task's OOD probe, D'Amou
 
 Statistic ``dis_ratio``: ``ratio_c`` of the change named by ``params.change`` (default ``one_ulp``).
 **Higher = a small change moves the final function almost as far as reseeding everything = more
-path-dependent**; 0 means the change leaves the outcome untouched. The CI is a percentile
+path-dependent**; 0 means the change leaves the outcome untouched (also when every run, even fully
+re-seeded, ends in the same function, where the ratio would be 0/0). The CI is a percentile
 bootstrap over seeds of the ratio of means. Note that on full-batch tasks (``modadd``) the data order
 and batch-size changes are no-ops, so their ratios are exactly 0.
 """
@@ -163,8 +164,14 @@ class Sensitivity(Protocol):
         yardstick = dis["all_seeds"]
 
         def ratio(change: str) -> Any:
-            return lambda idx: (dis[change][idx].mean() / yardstick[idx].mean()
-                                if yardstick[idx].mean() > 0 else float("nan"))
+            def value(idx: np.ndarray) -> float:
+                num, den = dis[change][idx].mean(), yardstick[idx].mean()
+                if den > 0:
+                    return float(num / den)
+                # Every run ends in the same function (e.g. sparse parity solved exactly): a change
+                # that alters nothing has sensitivity 0; one that alters a fixed point is undefined.
+                return 0.0 if num == 0 else float("nan")
+            return value
 
         index = np.arange(len(outputs))
         ratios: dict[str, dict[str, Any]] = {}

@@ -45,7 +45,7 @@ class DryRunsThrottle(UserScopedThrottle):
 
 
 class SpecSerializer(serializers.Serializer):
-    concept = serializers.ChoiceField(choices=Concept.values)
+    concept = serializers.ChoiceField(choices=Concept.choices)
     task = serializers.CharField(help_text="a task of the concept (see /api/v1/proposals/catalog/)")
     arch = serializers.CharField(required=False, help_text="an architecture of the task")
     seeds = serializers.IntegerField(required=False, help_text="seeds trained first (bounded by the registry)")
@@ -57,12 +57,12 @@ class SpecSerializer(serializers.Serializer):
 class ProposalInputSerializer(serializers.Serializer):
     """Documents the request body; the service checks it (one message per bad field)."""
 
-    concept = serializers.ChoiceField(choices=Concept.values)
+    concept = serializers.ChoiceField(choices=Concept.choices)
     title = serializers.CharField(max_length=200)
     text = serializers.CharField(help_text="Markdown; sanitised when shown")
     spec = SpecSerializer()
     statistic = serializers.CharField(help_text="must be the concept's statistic (see the catalog)")
-    comparator = serializers.ChoiceField(choices=Comparator.values)
+    comparator = serializers.ChoiceField(choices=Comparator.choices)
     threshold = serializers.FloatField()
     close_time = serializers.DateTimeField()
     liquidity = serializers.FloatField(required=False, help_text="LMSR b of the market (default 100)")

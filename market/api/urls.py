@@ -2,6 +2,7 @@
 from django.urls import path
 
 from market.api import views
+from market.proposal_urls import api_urlpatterns as proposal_api_urlpatterns
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -10,4 +11,5 @@ urlpatterns = [
     path("markets/<int:pk>/", views.MarketDetailView.as_view(), name="api-market"),
     path("markets/<int:pk>/forecasts/", views.ForecastsView.as_view(), name="api-market-forecasts"),
     path("me/", views.MeView.as_view(), name="api-me"),
+    *proposal_api_urlpatterns,
 ]

@@ -4,6 +4,7 @@ Split by topic; import from ``market.models`` (other modules, e.g. proposals, ca
 """
 from market.models.ledger import Account, LedgerEntry
 from market.models.markets import Comparator, Concept, Forecast, Market, MarketStatus, Outcome, Position
+from market.models.proposals import Proposal, ProposalStatus
 
 __all__ = [
     "Account",
@@ -15,4 +16,6 @@ __all__ = [
     "MarketStatus",
     "Outcome",
     "Position",
+    "Proposal",
+    "ProposalStatus",
 ]

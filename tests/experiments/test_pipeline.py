@@ -211,3 +211,25 @@ def test_a_dry_run_without_a_market_runs_and_decides_nothing(eager_celery, djang
     assert run.decision == "" and run.settlement == {} and run.statistic is not None
     with pytest.raises(services.RunError, match="seeds"):
         services.run_enqueue(spec={**TINY_SPEC, "seeds": 100_000}, purpose="dry_run")
+
+
+def test_runs_whose_messages_were_lost_are_resumed_by_the_stall_sweeper(
+    eager_celery, django_capture_on_commit_callbacks
+):
+    queued_market, _ = tiny_market()
+    running_market, _ = tiny_market()
+    with django_capture_on_commit_callbacks(execute=False):  # the start message is lost
+        market_close(market=queued_market)
+        market_close(market=running_market)
+    running = ExperimentRun.objects.get(market=running_market)
+    with django_capture_on_commit_callbacks(execute=False):  # started, but the chunk messages are lost
+        services.run_start(run_id=running.pk)
+    services.run_train_chunk(run_id=running.pk, seeds=[0, 1])  # one chunk made it
+    assert services.runs_resume_stalled(stalled_for=3600) == []  # recent progress: left alone
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = services.runs_resume_stalled(stalled_for=0)
+    assert sorted(resumed) == sorted(ExperimentRun.objects.values_list("pk", flat=True))
+    for market in (queued_market, running_market):
+        market.refresh_from_db()
+        assert market.status == MarketStatus.RESOLVED
+    assert services.runs_resume_stalled(stalled_for=0) == []  # finished runs are never touched

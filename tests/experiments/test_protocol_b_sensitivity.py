@@ -48,3 +48,23 @@ def test_the_yardstick_cannot_be_the_statistic():
     with pytest.raises(SpecError) as err:
         validate_spec({"concept": "B", "task": "digits", "preset": "tiny", "params": {"change": "all_seeds"}})
     assert err.value.field == "params.change"
+
+
+def test_ratio_is_zero_when_no_run_differs_and_a_ratio_of_means_otherwise():
+    protocol, config, _ = build({"concept": "B", "task": "digits", "preset": "tiny"})
+
+    def outputs(dis_all, dis_ulp):
+        rows = []
+        for seed, (a, u) in enumerate(zip(dis_all, dis_ulp)):
+            row = {"seed": seed, "behaviour": 0.5}
+            for name in CHANGES:
+                row.update({f"dis_ood_{name}": u if name != "all_seeds" else a, f"dis_id_{name}": 0.0,
+                            f"behaviour_{name}": 0.5})
+            rows.append(row)
+        return rows
+
+    _, result = protocol.summarize(config, outputs([0.0, 0.0, 0.0], [0.0, 0.0, 0.0]))
+    assert result.statistic == 0.0 and result.ci_low == result.ci_high == 0.0
+    _, result = protocol.summarize(config, outputs([0.2, 0.4, 0.3], [0.1, 0.1, 0.1]))
+    assert result.statistic == pytest.approx(0.1 / 0.3)
+    assert result.ci_low <= result.statistic <= result.ci_high

@@ -138,3 +138,15 @@ def test_review_actions_are_post_only(client, staff, proposal):
     client.force_login(staff)
     assert client.get(f"/proposals/{proposal.pk}/approve/").status_code == 405
     assert client.get(f"/proposals/{proposal.pk}/dry_run/").status_code == 405
+
+
+def test_the_market_page_shows_the_approved_question_as_sanitised_markdown(client, user, staff):
+    from market.services.proposals import proposal_approve
+
+    body = proposal_body(text="Do seeds **disagree**? See [the essay](https://example.org/).\n\n<script>x()</script>")
+    market = proposal_approve(proposal=proposal_create(proposer=user, data=body), reviewer=staff)
+    html = client.get(f"/markets/{market.pk}/").content.decode()
+    question = html.split('id="market-question">')[1].split("</div>")[0]
+    assert "<strong>disagree</strong>" in question
+    assert '<a href="https://example.org/" rel="nofollow noopener noreferrer">the essay</a>' in question
+    assert "<script>" not in question and "&lt;script&gt;x()&lt;/script&gt;" in question

@@ -109,3 +109,10 @@ def test_texts_beyond_the_limits_are_refused_and_shown_as_plain_text(text):
     html = str(markdown_to_html(text))  # e.g. a market question written before the limits existed
     assert time.perf_counter() - start < 0.25
     assert html.startswith("<p>") and "<a " not in html and "<li>" not in html
+
+
+def test_ordinary_markdown_is_within_the_limits():
+    text = ("Heading\n" + "-" * 60 + "\n\n" + "*" * 40 + "\n\n1. first (see [the essay](https://example.org/))\n"
+            "2. second\n\n> quoted\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    assert markdown_problem(text) is None
+    assert "<h4>Heading</h4>" in str(markdown_to_html(text))
