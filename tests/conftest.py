@@ -17,6 +17,16 @@ from pathlib import Path
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("PATHMARKET_REQUIRE_SERVICES") == "1"
+
+# One torch thread per test process: on a 2-core machine two threads contend with the live server,
+# the Celery worker subprocesses and PostgreSQL, and ran ~30x slower under load.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - torch is a hard requirement, but keep conftest importable
+    pass
 ROOT = Path(__file__).resolve().parent.parent
 # Chromium flags for this sandbox: no GPU, no sandbox (root), no background traffic to the outside.
 CHROMIUM_ARGS = [

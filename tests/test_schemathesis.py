@@ -27,9 +27,9 @@ from tests.market.proposal_support import proposal_body, token_client
 pytestmark = [pytest.mark.django_db]
 
 # Examples per operation and kind: valid requests aimed at real rows, valid requests with generated ids,
-# and invalid requests (≈ 20 s in all).
-PLAN = [("real ids", GenerationMode.POSITIVE, 5), ("any ids", GenerationMode.POSITIVE, 3),
-        ("invalid", GenerationMode.NEGATIVE, 3)]
+# and invalid requests (≈ 10 s in all).
+PLAN = [("real ids", GenerationMode.POSITIVE, 8), ("any ids", GenerationMode.POSITIVE, 4),
+        ("invalid", GenerationMode.NEGATIVE, 5)]
 
 
 @pytest.fixture

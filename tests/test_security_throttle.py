@@ -15,6 +15,7 @@ from market.models.proposals import Proposal
 from market.services.proposals import proposal_create
 from tests.market.factories import MarketFactory, UserFactory
 from tests.market.proposal_support import proposal_body, token_client
+from tests.market.test_proposals_pages import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +85,6 @@ def test_the_web_form_shares_the_proposal_budget(rates, user, client):
     rates(proposals="1/min")
     assert token_client(user).post("/api/v1/proposals/", proposal_body(), format="json").status_code == 201
     client.force_login(user)
-    from tests.market.test_proposals_pages import form_data
-
     response = client.post("/proposals/new/", form_data())
     assert response.status_code == 429 and "Too many requests" in response.content.decode()
     assert Proposal.objects.count() == 1

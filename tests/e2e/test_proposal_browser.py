@@ -5,9 +5,12 @@ import re
 
 import pytest
 
+from experiments.models import ExperimentRun
 from market.models import Market, MarketStatus
 from market.models.proposals import Proposal, ProposalStatus
+from market.services.proposals import proposal_create, proposal_dry_run
 from tests.market.factories import UserFactory
+from tests.market.proposal_support import proposal_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TITLE = "Do tiny digits MLPs disagree off-distribution?"
@@ -86,10 +89,6 @@ def test_propose_approve_and_forecast_on_the_new_market(page, browser, live_serv
 
 
 def test_the_dry_run_progress_updates_without_reloading(page, live_server):
-    from experiments.models import ExperimentRun
-    from market.services.proposals import proposal_create, proposal_dry_run
-    from tests.market.proposal_support import proposal_body
-
     user = UserFactory()
     proposal = proposal_create(proposer=user, data=proposal_body())
     run = proposal_dry_run(proposal=proposal, user=user)

@@ -19,6 +19,7 @@ from market.services.proposals import (
     proposal_dry_run,
     proposal_reject,
 )
+from tests.experiments.pipeline_support import eager_celery  # noqa: F401 - fixture
 from tests.market.factories import UserFactory
 from tests.market.proposal_support import proposal_body, with_params, with_spec
 
@@ -226,3 +227,15 @@ def test_a_finished_dry_run_can_be_repeated_but_not_after_review(proposal, user,
     proposal_reject(proposal=proposal, reviewer=staff, reason="no")
     with pytest.raises(ProposalStateError):
         proposal_dry_run(proposal=proposal, user=user)
+
+
+def test_a_dry_run_really_trains_the_tiny_spec(user, eager_celery, django_capture_on_commit_callbacks):
+    """End to end through the pipeline (Celery eager): the tiny run succeeds and yields the statistic."""
+    proposal = proposal_create(proposer=user, data=proposal_body())
+    with django_capture_on_commit_callbacks(execute=True):
+        run = proposal_dry_run(proposal=proposal, user=user)
+    run.refresh_from_db()
+    assert run.status == ExperimentRun.Status.SUCCEEDED, run.error
+    assert run.progress == 1.0 and run.statistic is not None and run.ci_low <= run.statistic <= run.ci_high
+    assert run.statistic_name == "dis_ood" and run.decision == ""  # a dry run decides nothing
+    assert Market.objects.count() == 0
