@@ -229,7 +229,7 @@ def test_a_finished_dry_run_can_be_repeated_but_not_after_review(proposal, user,
         proposal_dry_run(proposal=proposal, user=user)
 
 
-def test_a_dry_run_really_trains_the_tiny_spec(user, eager_celery, django_capture_on_commit_callbacks):
+def test_a_dry_run_really_trains_the_tiny_spec(user, eager_celery, django_capture_on_commit_callbacks):  # noqa: F811
     """End to end through the pipeline (Celery eager): the tiny run succeeds and yields the statistic."""
     proposal = proposal_create(proposer=user, data=proposal_body())
     with django_capture_on_commit_callbacks(execute=True):
