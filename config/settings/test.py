@@ -43,3 +43,7 @@ REST_FRAMEWORK = {
         "dry_runs": "100000/min",
     },
 }
+
+# whitenoise warns on every request when STATIC_ROOT is missing; tests never collect static files.
+STATIC_ROOT = _TMP / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
