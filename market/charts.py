@@ -7,8 +7,12 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
-def price_chart_svg(history: list[dict], *, end: datetime, width: int = 720, height: int = 240) -> SafeString:
+def price_chart_svg(history: list[dict], *, end: datetime, community: list[dict] | None = None,
+                    width: int = 720, height: int = 240) -> SafeString:
     """A step chart of ``[{time, probability}]`` from the first point to ``end``.
+
+    ``community`` (same shape) is drawn as a dashed green step line: the evaluator's community
+    aggregate (recency-weighted median of each forecaster's latest probability) beside the LMSR price.
 
     Only numbers and escaped date labels enter the markup, so it is safe to mark it safe.
     """
@@ -25,16 +29,25 @@ def price_chart_svg(history: list[dict], *, end: datetime, width: int = 720, hei
     def y(p: float) -> float:
         return top + plot_h * (1.0 - p)
 
-    path, prev_y = [], None
-    for point in history:
-        px, py = x(point["time"]), y(point["probability"])
-        if prev_y is None:
-            path.append(f"M{px:.1f},{py:.1f}")
-        else:
-            path.append(f"H{px:.1f}V{py:.1f}")
-        prev_y = py
-    path.append(f"H{x(end):.1f}")
+    def step_path(points: list[dict]) -> str:
+        parts = []
+        for i, point in enumerate(points):
+            px, py = x(point["time"]), y(point["probability"])
+            parts.append(f"M{px:.1f},{py:.1f}" if i == 0 else f"H{px:.1f}V{py:.1f}")
+        parts.append(f"H{x(end):.1f}")
+        return "".join(parts)
+
     last = history[-1]["probability"]
+    community_svg = ""
+    if community:
+        community_svg = (
+            f'<path d="{step_path(community)}" fill="none" stroke="#138a4b" stroke-width="1.5" stroke-dasharray="5 3"/>'
+            f'<line x1="{left + 8}" x2="{left + 28}" y1="{top + 8}" y2="{top + 8}" stroke="#3056d3" stroke-width="2"/>'
+            f'<text x="{left + 32}" y="{top + 12}" font-size="11" fill="#1d2330">market price</text>'
+            f'<line x1="{left + 118}" x2="{left + 138}" y1="{top + 8}" y2="{top + 8}" stroke="#138a4b" '
+            f'stroke-width="1.5" stroke-dasharray="5 3"/>'
+            f'<text x="{left + 142}" y="{top + 12}" font-size="11" fill="#1d2330">community aggregate</text>'
+        )
 
     grid = []
     for p in (0.0, 0.25, 0.5, 0.75, 1.0):
@@ -56,7 +69,8 @@ def price_chart_svg(history: list[dict], *, end: datetime, width: int = 720, hei
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>'
         + "".join(grid)
         + labels
-        + f'<path d="{"".join(path)}" fill="none" stroke="#3056d3" stroke-width="2"/>'
+        + community_svg
+        + f'<path d="{step_path(history)}" fill="none" stroke="#3056d3" stroke-width="2"/>'
         f'<circle cx="{x(end):.1f}" cy="{y(last):.1f}" r="4" fill="#3056d3"/>'
         "</svg>"
     )

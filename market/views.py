@@ -69,7 +69,7 @@ def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) -> dict:
-    from evaluator.selectors import community_probability
+    from evaluator.selectors import community_probability, community_series
 
     history = selectors.market_price_history(market=market)
     end = market.closed_at if market.status != MarketStatus.OPEN and market.closed_at else timezone.now()
@@ -82,7 +82,9 @@ def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) ->
             threshold=market.threshold, confidence=market.confidence,
         ),
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
-        "chart": price_chart_svg(history, end=max(end, history[-1]["time"])) if history else "",
+        "chart": price_chart_svg(
+            history, end=max(end, history[-1]["time"]), community=community_series(market_id=market.pk)
+        ) if history else "",
         "n_forecasts": max(len(history) - 1, 0),
         "community_probability": community_probability(market_id=market.pk),
         "position": selectors.position_get(user=user, market=market),

@@ -46,6 +46,17 @@ def test_market_page_shows_question_concept_criterion_and_chart(client, user, ma
     assert "Log in</a> or <a" in html  # anonymous visitors are invited to log in
 
 
+def test_market_page_draws_the_community_aggregate_beside_the_price(client, market):
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"forecaster{i}") for i in range(3)]
+    )
+    for user, p in zip(users, (0.6, 0.8, 0.3)):
+        forecast_place(user=user, market=market, probability=p)
+    html = client.get(f"/markets/{market.pk}/").content.decode()
+    svg = re.search(r'<svg class="price-chart".*?</svg>', html, re.S).group(0)
+    assert "community aggregate" in svg and 'stroke="#138a4b"' in svg  # the dashed community line
+
+
 def test_market_page_shows_the_forecast_form_position_and_balance(client, user, market):
     forecast_place(user=user, market=market, probability=0.3)
     client.force_login(user)
