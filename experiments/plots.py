@@ -71,3 +71,13 @@ def matrix_heatmap(matrix: np.ndarray, path: Path, *, title: str, label: str, se
     ax.set_ylabel("seed")
     ax.set_title(title)
     return save_figure(fig, path)
+
+
+def standard_plots(frame: Any, outputs: Sequence[Mapping[str, Any]], out_dir: Path, *, label: str) -> list[Path]:
+    """The two plots every protocol's report shows: the per-seed behaviour distribution
+    (``behaviour.png``) and the training curves (``curves.png``). The concept's key plot is added
+    by each protocol."""
+    return [
+        behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
+        training_curves(outputs, out_dir / "curves.png"),
+    ]

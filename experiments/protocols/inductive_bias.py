@@ -333,8 +333,7 @@ class InductiveBias(Protocol):
         ax.legend(fontsize=8)
         label = get_task(config.task).behaviour_name
         return [
-            plots.behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
-            plots.training_curves(outputs, out_dir / "curves.png"),
+            *plots.standard_plots(frame, outputs, out_dir, label=label),
             save_figure(fig, out_dir / "key_predicted_vs_found.png"),
         ]
 

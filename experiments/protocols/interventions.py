@@ -241,8 +241,7 @@ class Interventions(Protocol):
         ax.set_title(f"F: {result.details['intervention']} — effect {result.statistic:.2f} SD")
         ax.legend(fontsize=8)
         return [
-            plots.behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
-            plots.training_curves(outputs, out_dir / "curves.png"),
+            *plots.standard_plots(frame, outputs, out_dir, label=label),
             save_figure(fig, out_dir / "key_behaviour_by_time.png"),
         ]
 

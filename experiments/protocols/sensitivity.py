@@ -223,8 +223,7 @@ class Sensitivity(Protocol):
         ax.set_ylabel("Dis_OOD(ref, changed) / Dis_OOD(all seeds)")
         ax.set_title(f"B: sensitivity per change ({config.task}, {len(outputs)} seeds)")
         return [
-            plots.behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
-            plots.training_curves(sorted_outputs(outputs), out_dir / "curves.png"),
+            *plots.standard_plots(frame, sorted_outputs(outputs), out_dir, label=label),
             save_figure(fig, out_dir / "key_ratio_per_change.png"),
         ]
 

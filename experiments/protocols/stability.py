@@ -292,8 +292,7 @@ class Stability(Protocol):
         spawn = save_figure(fig, out_dir / "spawn_barrier_vs_k.png")
         label = get_task(config.task).behaviour_name
         return [
-            plots.behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
-            plots.training_curves(outputs, out_dir / "curves.png"),
+            *plots.standard_plots(frame, outputs, out_dir, label=label),
             key,
             spawn,
         ]

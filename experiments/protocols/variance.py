@@ -105,8 +105,7 @@ class Variance(Protocol):
         label = get_task(config.task).behaviour_name
         seeds = [o["seed"] for o in outputs]
         return [
-            plots.behaviour_distribution(frame["behaviour"].to_numpy(float), out_dir / "behaviour.png", label=label),
-            plots.training_curves(outputs, out_dir / "curves.png"),
+            *plots.standard_plots(frame, outputs, out_dir, label=label),
             plots.matrix_heatmap(pairwise_disagreement(_stack(outputs, "pred_ood")), out_dir / "key_dis_ood.png",
                                  title=f"Pairwise OOD disagreement (mean {result.statistic:.3f})",
                                  label="Dis_OOD", seeds=seeds),
