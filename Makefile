@@ -28,6 +28,7 @@ bench: install
 	$(PY) benchmarks/forecast_throughput.py
 	$(PY) benchmarks/ensemble_training.py
 	$(PY) benchmarks/scoring.py
+	$(PY) benchmarks/resolution_latency.py
 
 clean:
 	rm -rf var staticfiles

@@ -1,7 +1,7 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
+
+from experiments.views import run_artifact
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,7 +10,7 @@ urlpatterns = [
     path("", include("market.urls")),
     path("", include("experiments.urls")),
     path("", include("evaluator.urls")),
-    # Run artifacts (plots, CSV, result.json) are public research output; served by Django here and
-    # by the web container in production (whitenoise serves only static files).
-    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    # Run artifacts (plots, CSV, result.json) live under MEDIA_ROOT/runs/<id>/ and are the only media.
+    # They go through a view that checks who may see the run (whitenoise serves only static files).
+    path("media/runs/<int:run_id>/<path:name>", run_artifact, name="run-artifact"),
 ]

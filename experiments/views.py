@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django.views.static import serve
 
 from experiments import selectors, services
 from experiments.models import ExperimentRun
@@ -133,3 +136,11 @@ def run_annul_view(request: HttpRequest, run_id: int) -> HttpResponse:
             raise
         messages.error(request, exc.message)
     return _back(run)
+
+
+def run_artifact(request: HttpRequest, run_id: int, name: str) -> HttpResponse:
+    """``/media/runs/{id}/{file}``: a run's plots and data files, served only to whoever may see the
+    run (a private proposal's dry run is the proposer's and staff's). ``serve`` refuses paths that
+    leave the run's folder."""
+    get_object_or_404(selectors.runs_visible(user=request.user), pk=run_id)
+    return serve(request, name, document_root=Path(settings.PATHMARKET["ARTIFACTS_DIR"]) / str(run_id))

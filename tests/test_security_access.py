@@ -199,6 +199,41 @@ def test_a_dry_run_is_visible_only_to_its_requester_and_staff(alice, bob, staff)
     assert run.pk not in listed
 
 
+def test_run_artifact_files_follow_the_runs_visibility(alice, bob, staff, settings):
+    proposal = proposal_create(proposer=alice, data=proposal_body())
+    run = proposal_dry_run(proposal=proposal, user=alice)
+    folder = Path(settings.PATHMARKET["ARTIFACTS_DIR"]) / str(run.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "behaviour.png").write_bytes(b"\x89PNG not really")
+    url = f"/media/runs/{run.pk}/behaviour.png"
+
+    def client_for(user):
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    assert client_for(alice).get(url).status_code == 200
+    assert client_for(staff).get(url).status_code == 200
+    assert client_for(bob).get(url).status_code == 404
+    assert client_for(None).get(url).status_code == 404
+    # No way around the check: other spellings of the path and escapes from the run's folder.
+    for sneaky in (f"/media/runs//{run.pk}/behaviour.png", f"/media/runs/{run.pk}/../{run.pk}/behaviour.png",
+                   f"/media/runs/{run.pk}/%2e%2e/%2e%2e/settings.py", f"/media/runs%2f{run.pk}/behaviour.png"):
+        assert client_for(bob).get(sneaky).status_code == 404, sneaky
+
+
+def test_a_resolution_runs_artifacts_are_public(alice, settings):
+    market = MarketFactory()
+    run = ExperimentRun.objects.create(market=market, purpose=ExperimentRun.Purpose.RESOLUTION, spec=market.spec,
+                                       spec_sha256=market.spec_sha256)
+    folder = Path(settings.PATHMARKET["ARTIFACTS_DIR"]) / str(run.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "per_seed.csv").write_text("seed,behaviour\n0,0.5\n")
+    response = Client().get(f"/media/runs/{run.pk}/per_seed.csv")
+    assert response.status_code == 200 and b"seed,behaviour" in b"".join(response.streaming_content)
+
+
 # --- production settings -----------------------------------------------------------------------------
 
 
