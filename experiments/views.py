@@ -62,6 +62,7 @@ def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
         "result_json": json.dumps(run.result, indent=2, sort_keys=True) if run and run.result else "",
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
         "active": bool(run and not run.is_terminal),
+        "main_run_id": run.pk if run and not run.is_terminal else None,
         "poll_ids": ([run.pk] if run and not run.is_terminal else []) + [v.pk for v in verifications if not v.is_terminal],
     }
     return render(request, "experiments/report.html", context)

@@ -144,3 +144,25 @@ def test_csv_exports_defuse_spreadsheet_formulas(client, db):
     csv_text = client.get("/exports/forecasts.csv").content.decode()
     assert "'=HYPERLINK" in csv_text and "'+cmd" in csv_text
     assert "\n=HYPERLINK" not in csv_text and ",=HYPERLINK" not in csv_text
+
+
+def test_every_page_carries_a_content_security_policy_without_inline_script(client, db):
+    from config.middleware import DEFAULT_CSP
+
+    for url in ("/", "/leaderboard/", "/factor/", "/accounts/login/", "/api/v1/docs/"):
+        response = client.get(url)
+        assert response["Content-Security-Policy"] == DEFAULT_CSP, url
+    assert "script-src 'self';" in DEFAULT_CSP and "unsafe-inline" not in DEFAULT_CSP.split("script-src")[1].split(";")[0]
+
+
+def test_templates_hold_no_inline_script_or_event_handler():
+    """The CSP forbids inline script, so any inline <script> with code or on*= handler would break."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "templates"
+    for template in root.rglob("*.html"):
+        text = template.read_text()
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag or "json" in tag, f"inline script in {template}: {tag}"
+        assert not re.search(r"\son[a-z]+\s*=", text), f"event-handler attribute in {template}"

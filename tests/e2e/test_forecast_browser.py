@@ -4,6 +4,7 @@ import math
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from market.models import Account, Forecast
 from tests.market.factories import MarketFactory
@@ -31,11 +32,8 @@ def test_register_forecast_and_see_the_price_move(page, live_server):
     page.fill("#probability", "0.75")
     page.wait_for_selector("#quote-cost")
     expected = 100 * math.log(0.5 / 0.25)  # b·ln((1−p0)/(1−p1)) = 69.31
-    page.wait_for_function(
-        "expected => document.querySelector('#quote-cost') &&"
-        " document.querySelector('#quote-cost').textContent.startsWith(expected)",
-        arg=f"{expected:.2f}",
-    )
+    # expect() polls from Playwright's own isolated world: the page's CSP forbids string evaluation.
+    expect(page.locator("#quote-cost")).to_have_text(re.compile("^" + re.escape(f"{expected:.2f}")))
     assert page.input_value("#probability-slider") == "0.75"
     assert "Payout if YES" in page.inner_text("#quote") and "Payout if NO" in page.inner_text("#quote")
     assert not Forecast.objects.exists()  # quotes change nothing
@@ -50,6 +48,6 @@ def test_register_forecast_and_see_the_price_move(page, live_server):
 
     # The quote follows the field; an out-of-range value is explained instead of quoted.
     page.fill("#probability", "0.99")
-    page.wait_for_function("document.querySelector('#quote').textContent.includes('75.0% → 99.0%')")
+    expect(page.locator("#quote")).to_contain_text("75.0% → 99.0%")
     page.fill("#probability", "1.5")
-    page.wait_for_function("document.querySelector('#quote').textContent.includes('between 0.01 and 0.99')")
+    expect(page.locator("#quote")).to_contain_text("between 0.01 and 0.99")

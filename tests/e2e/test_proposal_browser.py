@@ -4,6 +4,7 @@ the market that approval opened and sees the new price."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from experiments.models import ExperimentRun
 from market.models import Market, MarketStatus
@@ -34,14 +35,13 @@ def test_propose_approve_and_forecast_on_the_new_market(page, browser, live_serv
     page.wait_for_selector("#param_change")  # concept B's own parameter appears without a reload
     assert page.inner_text("#statistic") == "dis_ratio"
     page.select_option("#concept", "A")
-    page.wait_for_function("!document.querySelector('#param_change')")
+    expect(page.locator("#param_change")).to_have_count(0)
     page.select_option("#task", "digits")
     page.select_option("#arch", "mlp")
     page.select_option("#preset", "tiny")
     page.fill("#seeds", "8")
     page.fill("#param_steps", "999999")  # above the bound: the estimate explains it at once
-    page.wait_for_function("document.querySelector('#cost-error') && "
-                           "document.querySelector('#cost-error').textContent.includes('steps')")
+    expect(page.locator("#cost-error")).to_contain_text("steps")
     page.fill("#param_steps", "120")
     page.wait_for_selector("#cost-text")
     assert "FLOPs" in page.inner_text("#cost-text")
@@ -101,10 +101,10 @@ def test_the_dry_run_progress_updates_without_reloading(page, live_server):
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
     ExperimentRun.objects.filter(pk=run.pk).update(status="running", progress=0.5, message="trained 3 of 6 seeds")
-    page.wait_for_function("document.querySelector('#dry-run-bar').style.width === '50%'")
+    expect(page.locator("#dry-run-bar")).to_have_attribute("style", re.compile(r"width:\s*50%"), timeout=15_000)
     assert page.inner_text("#dry-run-message") == "trained 3 of 6 seeds"
     ExperimentRun.objects.filter(pk=run.pk).update(status="succeeded", progress=1.0, statistic=0.0412,
                                                    ci_low=0.03, ci_high=0.05, message="done")
-    page.wait_for_function("document.querySelector('#dry-run-state').textContent === 'succeeded'")
+    expect(page.locator("#dry-run-state")).to_have_text("succeeded", timeout=15_000)
     assert "0.0412" in page.inner_text("#dry-run-result")
     assert page.evaluate("window.__sameDocument") is True

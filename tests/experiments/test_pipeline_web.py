@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -54,7 +55,10 @@ def test_report_of_a_running_market_polls_the_runs_api(client, django_capture_on
     run = ExperimentRun.objects.get(market=market)
     html = client.get(f"/markets/{market.pk}/report/").content.decode()
     assert f'id="poll-ids" type="application/json">[{run.pk}]' in html
-    assert "/api/v1/runs/" in html and 'id="run-progress"' in html
+    assert f'id="poll-main" type="application/json">{run.pk}' in html
+    assert "js/report_progress.js" in html and 'id="run-progress"' in html
+    script = (Path(__file__).resolve().parents[2] / "static" / "js" / "report_progress.js").read_text()
+    assert "/api/v1/runs/${id}/" in script
 
 
 def test_report_shows_the_numbers_of_the_runs_json(client, resolved):
