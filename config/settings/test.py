@@ -13,6 +13,9 @@ _TMP = Path(os.environ.get("PATHMARKET_TEST_TMP", tempfile.gettempdir())) / "pat
 _TMP.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = _TMP / "media"
 PATHMARKET = {**PATHMARKET, "ARTIFACTS_DIR": MEDIA_ROOT / "runs"}
+# Close each request's connection when it ends: the live server's request threads would otherwise
+# hold PostgreSQL sessions open past the test run and block dropping the test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(_TMP / "test-db.sqlite3")}
 # Celery: tasks sent by code under test go nowhere unless a test points a worker at a real broker
