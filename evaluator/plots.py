@@ -227,37 +227,3 @@ def score_history_svg(history: Sequence[dict], *, label: str = "Peer score by ma
     out.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{_ACCENT}" stroke-width="2">'
                "<title>running mean</title></polyline>")
     return _svg(out, label=label)
-
-
-def probability_series_svg(price: Sequence[dict], community: Sequence[dict], *,
-                           label: str = "Market price and community aggregate") -> str:
-    """Step lines of the LMSR price and the community aggregate over time.
-
-    Both inputs are lists of ``{"time": datetime, "probability": float}`` (as returned by
-    ``market.selectors.market_price_history`` and ``evaluator.selectors.community_series``).
-    """
-    series = [(s, color, name) for s, color, name in ((price, _ACCENT, "market price"),
-                                                      (community, _YES, "community aggregate")) if s]
-    if not series:
-        return _empty(label, "No forecasts yet")
-    times = [p["time"].timestamp() for s, _, _ in series for p in s]
-    t0, t1 = min(times), max(times)
-    t1 = t1 if t1 > t0 else t0 + 1
-    t_end = t1 + 0.03 * (t1 - t0)  # let the last step show
-    f = _Frame(t0, t_end, 0, 1)
-    yt = [(v / 4, f"{v * 25}%") for v in range(5)]
-    out = f.axes([], yt, "time", "probability of YES")
-    for s, color, name in series:
-        pts = []
-        for i, p in enumerate(s):
-            x = f.x(p["time"].timestamp())
-            if i:
-                pts.append(f"{x:.1f},{f.y(s[i - 1]['probability']):.1f}")
-            pts.append(f"{x:.1f},{f.y(p['probability']):.1f}")
-        pts.append(f"{f.x(t_end):.1f},{f.y(s[-1]['probability']):.1f}")
-        out.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{color}" stroke-width="2">'
-                   f"<title>{escape(name)}</title></polyline>")
-    for k, (_, color, name) in enumerate(series):
-        out.append(f'<text x="{_M["l"] + 6}" y="{_M["t"] + 12 + 14 * k}" font-size="11" fill="{color}">'
-                   f"— {escape(name)}</text>")
-    return _svg(out, label=label)

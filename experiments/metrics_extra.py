@@ -19,7 +19,6 @@ a temporary deficit as a function of when it is applied.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -322,9 +321,3 @@ def hit_rate(predicted: Iterable[object], found: Iterable[object]) -> float:
     if len(p) != len(f) or not p:
         raise ValueError("predicted and found must be non-empty and of equal length")
     return float(np.mean([a == b for a, b in zip(p, f)]))
-
-
-def finite_or_nan(value: float) -> float:
-    """``float(value)`` if finite, else NaN (JSON-safe helper for details)."""
-    v = float(value)
-    return v if math.isfinite(v) else float("nan")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import markdown
 import nh3
-from django.utils.html import escape, linebreaks
+from django.utils.html import linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
 ALLOWED_TAGS = frozenset({
@@ -111,9 +111,3 @@ def markdown_to_html(text: str) -> SafeString:
     for old, new in _HEADING_SHIFT.items():
         html = html.replace(old, new)
     return mark_safe(_CLEANER.clean(html))  # noqa: S308 - nh3 allow-list output
-
-
-def plain_text_excerpt(text: str, length: int = 200) -> str:
-    """A short escaped excerpt of user text for lists (no markup at all)."""
-    text = " ".join(str(text).split())
-    return escape(text if len(text) <= length else text[: length - 1] + "…")

@@ -35,10 +35,6 @@ def market_list(*, concept: str | None = None, status: str | None = None) -> Que
     return qs.order_by("concept", "close_time", "pk")
 
 
-def market_get(*, market_id: int) -> Market:
-    return market_list().get(pk=market_id)
-
-
 def market_price_history(*, market: Market) -> list[dict]:
     """``[{time, probability}]``: the opening price 0.5 at ``opened_at``, then the price after each forecast."""
     start = market.opened_at or market.created_at

@@ -69,9 +69,11 @@ def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) -> dict:
-    from evaluator.selectors import community_probability, community_series
+    from evaluator.selectors import community_series
 
     history = selectors.market_price_history(market=market)
+    # One read of the forecasts: the series' last point is the current community aggregate.
+    community = community_series(market_id=market.pk)
     end = market.closed_at if market.status != MarketStatus.OPEN and market.closed_at else timezone.now()
     user = request.user
     return {
@@ -83,10 +85,10 @@ def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) ->
         ),
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
         "chart": price_chart_svg(
-            history, end=max(end, history[-1]["time"]), community=community_series(market_id=market.pk)
+            history, end=max(end, history[-1]["time"]), community=community
         ) if history else "",
         "n_forecasts": max(len(history) - 1, 0),
-        "community_probability": community_probability(market_id=market.pk),
+        "community_probability": community[-1]["probability"] if community else None,
         "position": selectors.position_get(user=user, market=market),
         "balance": account_for(user=user).balance if user.is_authenticated else None,
         "recent": selectors.forecast_history(market=market)[:15],

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
 
 from evaluator import plots
 from evaluator.calibration import calibration_summary
@@ -13,9 +12,7 @@ def _parse(svg: str) -> ET.Element:
 
 
 def test_every_plot_is_well_formed_with_and_without_data():
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     bins = calibration_summary([1, 0, 1, 1], [0.9, 0.2, 0.6, 0.8])["bins"]
-    series = [{"time": t0 + timedelta(hours=h), "probability": p} for h, p in ((0, 0.5), (2, 0.7), (5, 0.4))]
     svgs = [
         plots.calibration_svg(bins), plots.calibration_svg([]),
         plots.scree_svg([3.1, 1.2, 0.9, 0.5], [1.9, 1.4, 1.1, 0.9]), plots.scree_svg([], []),
@@ -25,7 +22,6 @@ def test_every_plot_is_well_formed_with_and_without_data():
         plots.heatmap_svg([], ["A"]),
         plots.score_history_svg([{"market_id": 1, "title": "t", "peer": 12.0}, {"market_id": 2, "peer": -30.0}]),
         plots.score_history_svg([]),
-        plots.probability_series_svg(series, series[1:]), plots.probability_series_svg([], []),
     ]
     for svg in svgs:
         assert _parse(svg).tag.endswith("svg")
