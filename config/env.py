@@ -45,5 +45,9 @@ def database_from_url(url: str) -> dict:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": 60,
+            # Django's cursors bind client-side and never prepare; this lets the few hot statements that
+            # ask for it (market.services.trade_write, market.api.authentication) be prepared once per
+            # connection. Without it psycopg disables prepared statements altogether.
+            "OPTIONS": {"prepare_threshold": 5},
         }
     raise ImproperlyConfigured(f"Unsupported DATABASE_URL scheme {parsed.scheme!r} (use sqlite or postgres).")

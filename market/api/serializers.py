@@ -72,6 +72,21 @@ class ForecastResultSerializer(serializers.Serializer):
     market_id = serializers.IntegerField()
 
 
+_RESULT_FLOATS = ("probability_before", "probability_after", "cost", "shares_yes", "shares_no", "balance",
+                  "delta_yes", "delta_no", "payout_if_yes", "payout_if_no")
+
+
+def forecast_result_data(result: object) -> dict:
+    """What ``ForecastResultSerializer(result).data`` gives, built directly: the forecast endpoint is the
+    API's hot path, and the serializer's per-call field copying costs as much as the trade's own logic.
+    tests/market/test_api.py checks the two agree."""
+    body = {name: float(getattr(result, name)) for name in _RESULT_FLOATS}
+    body["dry_run"] = bool(result.dry_run)
+    body["forecast_id"] = None if result.forecast_id is None else int(result.forecast_id)
+    body["market_id"] = int(result.market_id)
+    return body
+
+
 class MarketSerializer(serializers.ModelSerializer):
     probability = serializers.FloatField(read_only=True)
     liquidity = serializers.FloatField(read_only=True)

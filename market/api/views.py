@@ -176,7 +176,7 @@ class ForecastsView(GenericAPIView):
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        body = s.ForecastResultSerializer(result).data
+        body = s.forecast_result_data(result)
         return Response(body, status=status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED)
 
 

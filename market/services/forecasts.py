@@ -8,15 +8,22 @@ from decimal import ROUND_CEILING, Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from market import lmsr
 from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
-from market.models import Account, Market, MarketStatus, Position
+from market.models import Market, MarketStatus, Position
 from market.models.fields import QUANTUM
 from market.services.accounts import account_open
-from market.services.trade_write import TradeWrite, trade_write
+from market.services.trade_write import (
+    LockedTrade,
+    MarketState,
+    TradeWrite,
+    pipelined_available,
+    trade_lock,
+    trade_pipelined,
+    trade_write,
+)
 
 ZERO = Decimal(0)
 
@@ -66,7 +73,7 @@ def probability_validate(value: object) -> float:
     return p
 
 
-def _check_open(market: Market) -> None:
+def _check_open(market: Market | MarketState) -> None:
     if market.status != MarketStatus.OPEN:
         raise MarketNotOpen(f"This market is {market.status}; it no longer accepts forecasts.")
     if timezone.now() >= market.close_time:
@@ -75,7 +82,7 @@ def _check_open(market: Market) -> None:
         )
 
 
-def _plan(market: Market, held_yes: Decimal, held_no: Decimal, p: float) -> _Plan:
+def _plan(market: Market | MarketState, held_yes: Decimal, held_no: Decimal, p: float) -> _Plan:
     """The trade to ``p`` in exact decimals: q stays the exact sum of all deltas, and the trader pays
     the LMSR cost of the quantized shares rounded up to 1e-8 (so the maker never loses to rounding)."""
     b = market.liquidity
@@ -98,7 +105,7 @@ def _plan(market: Market, held_yes: Decimal, held_no: Decimal, p: float) -> _Pla
     )
 
 
-def _refuse_unaffordable(market: Market, plan: _Plan, p: float, balance: Decimal, held_yes: Decimal,
+def _refuse_unaffordable(market: Market | MarketState, plan: _Plan, p: float, balance: Decimal, held_yes: Decimal,
                          held_no: Decimal) -> InsufficientBalance:
     p0 = plan.probability_before
     low, high = settings.PATHMARKET["MIN_PROBABILITY"], settings.PATHMARKET["MAX_PROBABILITY"]
@@ -154,24 +161,23 @@ def forecast_quote(*, user: AbstractBaseUser, market: Market | int, probability:
     )
 
 
-_TRADE_FIELDS = ("id", "status", "close_time", "liquidity", "q_yes", "q_no")
-
-
-def _lock_accounts(user: AbstractBaseUser, market: Market) -> list[Account]:
-    """Lock the trader's and the maker's accounts (ascending id, like every writer) and read the trader's
-    position in the same statement. It runs after the market lock, so its snapshot is current, and only
-    holders of that lock change the position."""
-    position = Position.objects.filter(user=user, market=market)
-    return list(
-        Account.objects.select_for_update()
-        .filter(Q(user=user) | Q(market=market))
-        .annotate(
-            position_id=Subquery(position.values("pk")),
-            held_yes=Subquery(position.values("shares_yes"), output_field=Position._meta.get_field("shares_yes")),
-            held_no=Subquery(position.values("shares_no"), output_field=Position._meta.get_field("shares_no")),
-            held_cost=Subquery(position.values("net_cost"), output_field=Position._meta.get_field("net_cost")),
-        )
-        .order_by("pk")
+def _decide(locked: LockedTrade, *, user_id: int, p: float) -> TradeWrite:
+    """The trade to write from the locked state, or a refusal (market not open, balance too low)."""
+    market = locked.market
+    _check_open(market)
+    plan = _plan(market, locked.held_yes, locked.held_no, p)
+    if plan.cost > locked.balance:
+        raise _refuse_unaffordable(market, plan, p, locked.balance, locked.held_yes, locked.held_no)
+    return TradeWrite(
+        user_id=user_id, market_id=market.pk, account_id=locked.account_id, maker_id=locked.maker_id,
+        position_id=locked.position_id,
+        probability_before=plan.probability_before, probability_after=plan.probability_after,
+        delta_yes=plan.delta_yes, delta_no=plan.delta_no, cost=plan.cost,
+        q_yes=market.q_yes + plan.delta_yes, q_no=market.q_no + plan.delta_no,
+        shares_yes=locked.held_yes + plan.delta_yes, shares_no=locked.held_no + plan.delta_no,
+        net_cost=locked.held_cost + plan.cost,
+        account_balance=locked.balance - plan.cost, maker_balance=locked.maker_balance + plan.cost,
+        now=timezone.now(),
     )
 
 
@@ -182,43 +188,34 @@ def forecast_place(
 
     One transaction: lock the market row, then the trader's and the maker's accounts; refuse (changing
     nothing) when the market is not open, the probability is outside [0.01, 0.99] or the balance cannot
-    pay. Four statements on PostgreSQL: lock the market, lock the accounts, write, commit.
+    pay. On PostgreSQL, outside a caller's transaction, that is two pipelined round trips
+    (market.services.trade_write); elsewhere the ORM runs the same steps.
     """
     if dry_run:
         return forecast_quote(user=user, market=market, probability=probability)
     p = probability_validate(probability)
-    with transaction.atomic():
-        market_obj = Market.objects.select_for_update().only(*_TRADE_FIELDS).get(pk=_market_id(market))
-        _check_open(market_obj)
-        locked = _lock_accounts(user, market_obj)
-        if not any(a.user_id == user.pk for a in locked):
-            account_open(user=user)
-            locked = _lock_accounts(user, market_obj)
-        account = next(a for a in locked if a.user_id == user.pk)
-        maker = next(a for a in locked if a.market_id == market_obj.pk)
-        held_yes, held_no = account.held_yes or ZERO, account.held_no or ZERO
-        plan = _plan(market_obj, held_yes, held_no, p)
-        if plan.cost > account.balance:
-            raise _refuse_unaffordable(market_obj, plan, p, account.balance, held_yes, held_no)
-        trade = TradeWrite(
-            user_id=user.pk, market_id=market_obj.pk, account_id=account.pk, maker_id=maker.pk,
-            position_id=account.position_id,
-            probability_before=plan.probability_before, probability_after=plan.probability_after,
-            delta_yes=plan.delta_yes, delta_no=plan.delta_no, cost=plan.cost,
-            q_yes=market_obj.q_yes + plan.delta_yes, q_no=market_obj.q_no + plan.delta_no,
-            shares_yes=held_yes + plan.delta_yes, shares_no=held_no + plan.delta_no,
-            net_cost=(account.held_cost or ZERO) + plan.cost,
-            account_balance=account.balance - plan.cost, maker_balance=maker.balance + plan.cost,
-            now=timezone.now(),
-        )
-        forecast_id = trade_write(trade)
+    market_id = _market_id(market)
+
+    def decide(locked: LockedTrade) -> TradeWrite:
+        return _decide(locked, user_id=user.pk, p=p)
+
+    placed = trade_pipelined(user_id=user.pk, market_id=market_id, decide=decide) if pipelined_available() else None
+    if placed is None:  # not PostgreSQL, inside a transaction, or the trader's first forecast ever
+        with transaction.atomic():
+            locked = trade_lock(user_id=user.pk, market_id=market_id)
+            if locked is None:
+                account_open(user=user)
+                locked = trade_lock(user_id=user.pk, market_id=market_id)
+            trade = decide(locked)
+            placed = trade, trade_write(trade)
+    trade, forecast_id = placed
     return ForecastResult(
-        market_id=market_obj.pk,
-        probability_before=plan.probability_before,
-        probability_after=plan.probability_after,
-        delta_yes=plan.delta_yes,
-        delta_no=plan.delta_no,
-        cost=plan.cost,
+        market_id=trade.market_id,
+        probability_before=trade.probability_before,
+        probability_after=trade.probability_after,
+        delta_yes=trade.delta_yes,
+        delta_no=trade.delta_no,
+        cost=trade.cost,
         shares_yes=trade.shares_yes,
         shares_no=trade.shares_no,
         balance=trade.account_balance,

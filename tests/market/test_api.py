@@ -251,3 +251,36 @@ def test_the_docs_page_is_served_without_any_cdn(api):
     external = re.findall(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", html)
     assert external == []
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_token_authentication_refuses_unknown_keys_and_inactive_users(api, user):
+    api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 401 and response.json()["detail"] == "Invalid token."
+    token = Token.objects.create(user=user)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.get("/api/v1/me/").status_code == 200
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 401 and response.json()["detail"] == "User inactive or deleted."
+
+
+def test_token_authentication_builds_the_same_user_as_the_orm(user):
+    from market.api.authentication import TokenAuthentication
+
+    token = Token.objects.create(user=user)
+    built, got_token = TokenAuthentication().authenticate_credentials(token.key)
+    stored = type(user).objects.get(pk=user.pk)
+    fields = [f.attname for f in type(user)._meta.concrete_fields]
+    assert [getattr(built, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert got_token.key == token.key and got_token.user_id == user.pk and not built._state.adding
+
+
+def test_forecast_result_body_is_what_the_documented_serializer_gives(user, market):
+    from market.api.serializers import ForecastResultSerializer, forecast_result_data
+    from market.services import forecast_quote
+
+    for result in (forecast_quote(user=user, market=market, probability=0.64),
+                   forecast_place(user=user, market=market, probability=0.64)):
+        assert forecast_result_data(result) == ForecastResultSerializer(result).data
+        assert list(forecast_result_data(result)) == list(ForecastResultSerializer(result).data)

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import close_old_connections, connection
 
+import market.services.forecasts as forecasts
 from market.exceptions import InsufficientBalance
 from market.models import Forecast, LedgerEntry, Market, Position
 from market.reconcile import ledger_reconcile
@@ -17,7 +18,13 @@ FORECASTS_PER_THREAD = 50
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_forecasts_lose_no_trade_and_reconcile(require_postgres):
+@pytest.mark.parametrize("path", ["pipelined", "orm"])
+def test_concurrent_forecasts_lose_no_trade_and_reconcile(require_postgres, monkeypatch, path):
+    """Both transaction paths of forecast_place: PostgreSQL's pipelined one (the default) and the ORM's."""
+    if path == "orm":
+        monkeypatch.setattr(forecasts, "pipelined_available", lambda: False)
+    else:
+        assert forecasts.pipelined_available()
     market = MarketFactory(liquidity=200.0)
     users = [UserFactory() for _ in range(THREADS)]
     errors: list[BaseException] = []

@@ -1,10 +1,17 @@
-"""The single-statement PostgreSQL writer and the ORM writer produce the same rows."""
+"""The PostgreSQL writers (single statement; pipelined transaction) and the ORM writer produce the same rows."""
+import dataclasses
 import functools
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 import market.services.forecasts as forecasts
-from market.models import Account, Forecast, LedgerEntry, Position
+import market.services.trade_write as trade_write_module
+from market.exceptions import InsufficientBalance, MarketNotOpen
+from market.models import Account, Forecast, LedgerEntry, Market, MarketStatus, Position
 from market.reconcile import ledger_reconcile
 from market.services import forecast_place
 from market.services.trade_write import trade_write
@@ -39,3 +46,104 @@ def test_single_statement_and_orm_writers_agree(require_postgres, monkeypatch):
     assert fast == orm
     assert len(fast["forecasts"]) == len(SEQUENCE) and len(fast["trades"]) == len(SEQUENCE) - 1  # one no-op
     assert ledger_reconcile().ok
+
+
+# --- The pipelined PostgreSQL path (its own transaction: only outside a caller's atomic block) -------
+
+def _state(market, alice, bob) -> dict:
+    market.refresh_from_db()
+    role = {alice.pk: "alice", bob.pk: "bob"}
+    return {
+        "q": (market.q_yes, market.q_no),
+        "forecasts": [(role[u], *rest) for u, *rest in Forecast.objects.filter(market=market).order_by("pk")
+                      .values_list("user_id", "probability_before", "probability_after", "delta_yes", "delta_no",
+                                   "cost")],
+        "positions": sorted((role[u], *rest) for u, *rest in Position.objects.filter(market=market)
+                            .values_list("user_id", "shares_yes", "shares_no", "net_cost")),
+        "trades": list(LedgerEntry.objects.filter(market=market, kind="trade").order_by("pk").values_list(
+            "amount", "debit_account__kind", "credit_account__kind")),
+        "balances": [Account.objects.get(user=u).balance for u in (alice, bob)]
+        + [Account.objects.get(market=market).balance],
+    }
+
+
+def _play(monkeypatch, *, pipelined: bool) -> tuple[dict, list]:
+    """The same scripted trades (first trade, sell-back, no-op, refusal) through one path."""
+    if not pipelined:
+        monkeypatch.setattr(forecasts, "pipelined_available", lambda: False)
+    market, alice, bob = MarketFactory(), UserFactory(), UserFactory()
+    results = []
+    for i, p in enumerate(SEQUENCE + [0.99]):
+        try:
+            r = forecast_place(user=alice if i % 2 == 0 else bob, market=market.pk, probability=p)
+            results.append((r.probability_after, r.cost, r.shares_yes, r.shares_no, r.balance))
+        except InsufficientBalance as exc:
+            results.append(("refused", exc.cost, exc.furthest_probability))
+    return _state(market, alice, bob), results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_and_orm_paths_write_the_same_rows(require_postgres, monkeypatch):
+    from django.db import connection
+
+    # Make the last forecast (to 0.99) unaffordable for alice, so both paths refuse it alike.
+    monkeypatch.setitem(settings.PATHMARKET, "SIGNUP_GRANT", 60)
+    calls = []
+    real = trade_write_module.trade_pipelined
+    monkeypatch.setattr(forecasts, "trade_pipelined", lambda **kw: calls.append(1) or real(**kw))
+    fast, fast_results = _play(monkeypatch, pipelined=True)
+    assert len(calls) == len(SEQUENCE) + 1  # every forecast went through the pipelined path
+    assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    orm, orm_results = _play(monkeypatch, pipelined=False)
+    assert len(calls) == len(SEQUENCE) + 1  # …and none of the ORM run's
+    assert fast_results == orm_results
+    assert fast_results[-1][0] == "refused"
+    assert fast == orm
+    assert ledger_reconcile().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_refusals_and_errors_write_nothing_and_leave_the_connection_clean(require_postgres):
+    from django.db import IntegrityError, connection
+
+    market, user = MarketFactory(), UserFactory()
+    closed = MarketFactory()
+    Market.objects.filter(pk=closed.pk).update(status=MarketStatus.CLOSED, closed_at=timezone.now())
+    before = _counts()
+    with pytest.raises(MarketNotOpen):
+        forecast_place(user=user, market=closed.pk, probability=0.6)
+    with pytest.raises(Market.DoesNotExist):
+        forecast_place(user=user, market=10**9, probability=0.6)
+    # A write the database refuses (a balance below zero breaks a CHECK constraint) rolls back.
+    broken = dataclasses.replace
+    with pytest.raises(IntegrityError):
+        trade_write_module.trade_pipelined(
+            user_id=user.pk, market_id=market.pk,
+            decide=lambda locked: broken(forecasts._decide(locked, user_id=user.pk, p=0.6),
+                                         account_balance=Decimal("-1")))
+    assert _counts() == before
+    assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    # The connection is still usable and the next forecast goes through.
+    result = forecast_place(user=user, market=market.pk, probability=0.6)
+    assert result.forecast_id is not None and _counts()[0] == before[0] + 1
+    assert ledger_reconcile().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_trader_without_an_account_gets_one_on_the_first_forecast(require_postgres):
+    from django.contrib.auth import get_user_model
+
+    market = MarketFactory()
+    user = get_user_model().objects.create_user("no-account-yet", password="pw-test-2026")
+    assert not Account.objects.filter(user=user).exists()
+    result = forecast_place(user=user, market=market.pk, probability=0.6)
+    assert result.forecast_id is not None
+    assert Account.objects.get(user=user).balance == result.balance
+    assert ledger_reconcile().ok
+
+
+def _counts() -> tuple[int, int, int]:
+    return Forecast.objects.count(), LedgerEntry.objects.count(), Position.objects.count()
