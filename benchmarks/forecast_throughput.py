@@ -71,9 +71,9 @@ def server_env(database_url: str) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_HSTS_SECONDS": "0",
-        "PATHMARKET_THROTTLE_FORECASTS": "100000000/min",
-        "PATHMARKET_THROTTLE_USER": "100000000/min",
-        "PATHMARKET_THROTTLE_ANON": "100000000/min",
+        "PATHMARKET_THROTTLE_FORECASTS": "1000000/s",
+        "PATHMARKET_THROTTLE_USER": "1000000/s",
+        "PATHMARKET_THROTTLE_ANON": "1000000/s",
         "PATHMARKET_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }

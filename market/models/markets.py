@@ -109,7 +109,9 @@ class Market(models.Model):
 
 
 class Position(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="positions")
+    # No index of its own: the (user, market) unique constraint's index serves lookups by user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="positions",
+                             db_index=False)
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="positions")
     shares_yes = PointsField()
     shares_no = PointsField()
@@ -130,7 +132,9 @@ class Forecast(models.Model):
     """One forecast: the user moved the market price from ``probability_before`` to ``probability_after``."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="forecasts")
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="forecasts")
+    # No index of its own: forecast_market_time (market, created_at) serves every lookup by market, and
+    # each index is one more write on the forecast hot path.
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="forecasts", db_index=False)
     probability_before = models.FloatField()
     probability_after = models.FloatField()
     delta_yes = PointsField()  # YES shares bought (> 0) or sold (< 0)
