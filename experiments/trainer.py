@@ -5,9 +5,14 @@ multipliers, optimizer and an optional one-ulp nudge, so protocols can change ex
 Per-member losses are *summed* (never averaged across members) and gradients are clipped per member,
 so members never couple: a member's result does not depend on which members share its chunk.
 
-The vectorized path stacks parameters with ``torch.func.stack_module_state`` and calls
-``functional_call`` under ``vmap``; the reference path trains an ``nn.Module`` with ``torch.optim``.
-In float64 the two agree to ~1e-12 (tests/experiments/test_trainer.py).
+The vectorized path keeps a chunk's parameters as the rows of one flat ``[S, P]`` buffer (each
+parameter name is a ``[S, ...]`` view of it) with a matching gradient buffer, so clipping and the
+optimizer (:mod:`experiments.optim`, fused kernels) are a few whole-buffer operations. Plain MLPs use
+a hand-batched forward and closed-form backward (``baddbmm``/``bmm`` over the seed dimension, no
+autograd; :func:`experiments.nets.mlp_ensemble_forward`); the two-pathway linear network a batched
+forward with autograd; every other architecture ``functional_call`` under ``vmap``. The reference
+path trains an ``nn.Module`` with ``torch.optim``. In float64 the two agree to ~1e-12
+(tests/experiments/test_trainer.py).
 
 Hooks serve the protocols of DESIGN.md §4.2: start from given stacked parameters (spawning,
 nudging), transform batches for some steps (counter-examples, blur), schedule model keyword
@@ -15,6 +20,7 @@ arguments (modadd ``alpha``), freeze masked parameters (blocked pathway), and ob
 """
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +30,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, vmap
 
-from experiments.nets import SmallCNN, Transformer, init_module
+from experiments.nets import (
+    MLP,
+    SmallCNN,
+    Transformer,
+    TwoPathwayLinear,
+    init_module,
+    init_tensor,
+    mlp_ensemble_backward,
+    mlp_ensemble_forward,
+    mlp_ensemble_layers,
+    two_pathway_ensemble_forward,
+)
 from experiments.optim import StackedOptimizer, clip_per_member, torch_optimizer
 
 CHECKPOINT_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -139,22 +156,25 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def default_chunk_size(model: nn.Module, device: torch.device) -> int:
     """Members per vectorized chunk, from benchmarks/ensemble_training.py on each device kind.
 
-    On the 2-core CPU, MLP-sized models are overhead-bound and gain from large chunks, while the
-    modadd transformer is compute-bound (the loop already reaches ~50% of the matmul roofline) and
-    vectorizing it was 0.5–0.8× the loop at 8–32 members (cache pressure), so its entry is 1, which
-    makes :func:`train_ensemble` use the reference loop for it. The choice depends only on the model
-    and device, never on how many seeds a chunk holds, so a seed's result never depends on its chunk.
-    ``PATHMARKET_SEED_CHUNK`` overrides the table.
+    On the 2-core CPU (1 torch thread) the hand-batched MLP path runs at ~85–95% of MKL's batched
+    matmul speed up to ~16 members and loses ~15% per member at 32–128 (the chunk's parameters,
+    Adam state and activations no longer fit in cache), so plain MLPs use chunks of 16. The modadd
+    transformer is compute-bound (the loop already reaches ~50% of the matmul roofline) and
+    vectorizing it was 0.5–0.8× the loop at 8–32 members (cache pressure); the digits CNN under
+    ``vmap`` measured 0.85–1.2× the loop (grouped convolutions and pooling on a seed-interleaved
+    layout). Their entries are 1, which makes :func:`train_ensemble` use the reference loop. The
+    choice depends only on the model and device, never on how many seeds a chunk holds, so a seed's
+    result never depends on its chunk. ``PATHMARKET_SEED_CHUNK`` overrides the table.
     """
     if os.environ.get("PATHMARKET_SEED_CHUNK"):
         return max(1, int(os.environ["PATHMARKET_SEED_CHUNK"]))
     kinds = {type(m) for m in model.modules()}
     if device.type == "cuda":
         return 256
-    if Transformer in kinds:
+    if Transformer in kinds or SmallCNN in kinds:
         return 1
-    if SmallCNN in kinds:
-        return 32
+    if type(model) is MLP:
+        return 16
     return 128
 
 
@@ -180,7 +200,13 @@ def ensemble_apply(model: nn.Module, params: Params, x: torch.Tensor, *, shared:
     def one(p: Params, xx: torch.Tensor) -> torch.Tensor:
         return functional_call(model, p, (xx,), kwargs)
 
-    fn = vmap(one, in_dims=(0, None if shared else 0))
+    def mlp(p: Params, xx: torch.Tensor) -> torch.Tensor:  # hand-batched, several times faster
+        layers = mlp_ensemble_layers(model, p)
+        acts = mlp_ensemble_forward(layers, xx.expand(len(layers[0][0]), *xx.shape) if shared else xx)
+        return acts[-2] if kwargs.get("features") else acts[-1]
+
+    fast = type(model) is MLP and set(kwargs) <= {"features"}
+    fn = mlp if fast else vmap(one, in_dims=(0, None if shared else 0))
     n = x.shape[0 if shared else 1]
     with torch.no_grad():
         parts = [fn(params, x[i:i + chunk] if shared else x[:, i:i + chunk]) for i in range(0, n, chunk)]
@@ -213,6 +239,24 @@ def evaluate_params(model: nn.Module, params: Params, x: torch.Tensor, y: torch.
     return member_losses(out, target, loss), member_scores(out, target, loss)
 
 
+def _losses_and_output_grad(out: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`member_losses` ``[S]`` and the gradient of their sum with respect to ``out``, in closed form."""
+    per_member = out[0].numel() // out.shape[-1] if loss == "ce" else y[0].numel()
+    if loss == "ce":  # log-sum-exp by hand: log_softmax's kernel is slow along a last dim of 2–10
+        target = y.reshape(*out.shape[:-1], 1)
+        shifted = out - out.amax(dim=-1, keepdim=True)
+        exp = shifted.exp()
+        total = exp.sum(dim=-1, keepdim=True)
+        losses = (total.log() - shifted.gather(-1, target)).reshape(out.shape[0], -1).mean(dim=1)
+        grad = exp.div_(total.mul_(per_member))  # (softmax − one-hot) / per-member batch size
+        grad.scatter_add_(-1, target, torch.full(target.shape, -1.0 / per_member, dtype=out.dtype,
+                                                 device=out.device))
+        return losses, grad
+    diff = out.reshape(y.shape) - y
+    losses = diff.pow(2).reshape(out.shape[0], -1).mean(dim=1)
+    return losses, diff.mul_(2.0 / per_member).reshape(out.shape)
+
+
 def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: torch.dtype,
                     device: torch.device, given: Params | None) -> nn.Module:
     module = make_model()
@@ -229,6 +273,32 @@ def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: 
                      else next(p for _, p in sorted(named.items()) if p.dim() >= 2)).view(-1)
             first[0] = torch.nextafter(first[0], torch.tensor(float("inf"), dtype=dtype, device=device))
     return module
+
+
+def _initial_flat(model: nn.Module, members: Sequence[Member], dtype: torch.dtype, device: torch.device,
+                  given: Params | None) -> torch.Tensor:
+    """Initial parameters of all members as the rows of one ``[S, P]`` buffer (``model.named_parameters()``
+    order): exactly :func:`_initial_module`'s values — drawn in float64 by :func:`init_tensor`, rounded to
+    the freshly made model's dtype, then to ``dtype``; or ``given``; then the ulp nudge — without
+    building one module per member."""
+    named = list(model.named_parameters())
+    offsets = dict(zip([k for k, _ in named], itertools.accumulate([p.numel() for _, p in named], initial=0)))
+    flat = torch.empty(len(members), sum(p.numel() for _, p in named), dtype=dtype, device=device)
+    for i, member in enumerate(members):
+        row = flat[i]
+        if given is not None:
+            torch.cat([given[k][i].reshape(-1) for k, _ in named], out=row)
+        else:
+            seed = member.init_seed if member.init_seed is not None else derive_seed(member.seed, "init")
+            generator = torch.Generator().manual_seed(seed)
+            values = {k: init_tensor(p.shape, generator, scale=member.init_scale).to(p.dtype)
+                      for k, p in sorted(named)}
+            row.copy_(torch.cat([values[k].reshape(-1) for k, _ in named]))
+        if member.ulp_nudge:
+            name = member.ulp_param or next(k for k, p in sorted(named) if p.dim() >= 2)
+            j = offsets[name]
+            row[j] = torch.nextafter(row[j], torch.tensor(float("inf"), dtype=dtype, device=device))
+    return flat
 
 
 class _BatchStream:
@@ -265,18 +335,31 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
                  device: torch.device, dtype: torch.dtype, hooks: Hooks, init_params: Params | None,
                  keep_checkpoints: bool, vectorized: bool, tick: Callable[[int], None]) -> TrainResult:
     """Train one group of members sharing optimizer and batch size; vectorized or looped (S=1)."""
-    given = [None if init_params is None else unstack(init_params, i) for i in range(len(members))]
-    modules = [_initial_module(make_model, m, dtype, device, g) for m, g in zip(members, given)]
-    base = modules[0]
     kind = members[0].optimizer or spec.optimizer
     lrs = torch.tensor([spec.lr * m.lr_mult for m in members], dtype=dtype, device=device)
     if vectorized:
-        stacked, _ = stack_module_state(modules)
-        names = list(stacked)
-        tensors = [stacked[k].detach().clone().requires_grad_() for k in names]
-        opt = StackedOptimizer(kind, lrs, weight_decay=spec.weight_decay,
+        # one flat buffer [S, P] (row = member) holds every parameter; names map to views [S, ...]
+        base = make_model()
+        flat = _initial_flat(base, members, dtype, device, init_params)
+        base = base.to(device=device, dtype=dtype)  # its own parameters are never used
+        named = list(base.named_parameters())
+        names, shapes = [k for k, _ in named], [p.shape for _, p in named]
+        flat_grad = torch.empty_like(flat)  # fully written before every use
+
+        def views(buffer: torch.Tensor) -> list[torch.Tensor]:
+            chunks = buffer.split([p.numel() for _, p in named], dim=1)
+            return [c.view(len(members), *shape) for c, shape in zip(chunks, shapes)]
+
+        tensors = [t.requires_grad_() for t in views(flat)]  # autograd leaves of the generic path
+        opt = StackedOptimizer(kind, flat, flat_grad, lrs, weight_decay=spec.weight_decay,
                                momentum=spec.momentum if kind == "sgd" else 0.0)
+        mlp = type(base) is MLP  # hand-batched forward and backward (no autograd) for plain MLPs
+        if mlp:
+            layers = mlp_ensemble_layers(base, dict(zip(names, tensors)))
+            grad_layers = mlp_ensemble_layers(base, dict(zip(names, views(flat_grad))))
     else:
+        given = None if init_params is None else unstack(init_params, 0)
+        base = _initial_module(make_model, members[0], dtype, device, given)
         names = [k for k, _ in base.named_parameters()]
         tensors = list(base.parameters())
         opt = torch_optimizer(kind, tensors, lr=float(lrs[0]), weight_decay=spec.weight_decay,
@@ -288,6 +371,8 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
         return {k: t.unsqueeze(0) for k, t in zip(names, tensors)}
 
     def forward(x: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        if vectorized and type(base) is TwoPathwayLinear and not kwargs:
+            return two_pathway_ensemble_forward(base, current(), x)  # vmap's overhead dominates it
         if vectorized:
             return vmap(lambda p, xx: functional_call(base, p, (xx,), kwargs))(current(), x)
         return base(x[0], **kwargs).unsqueeze(0)
@@ -301,6 +386,8 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
 
     def observe(step: int, kwargs: dict[str, Any]) -> None:
         nonlocal running, count
+        if step not in evals and step not in checkpoint_steps:
+            return
         snapshot = {k: v.detach() for k, v in current().items()}
         if step in evals:
             loss, acc = evaluate_params(base, snapshot, x_eval, y_eval, loss=spec.loss, **kwargs)
@@ -320,18 +407,27 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
     for step in range(spec.steps):
         kwargs = hooks.model_kwargs(step) if hooks.model_kwargs else {}
         idx = stream.next()
-        xb, yb = x_train[idx], y_train[idx]
+        xb = x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_train.shape[1:])
+        yb = y_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *y_train.shape[1:])
         if hooks.batch_transform is not None:
             xb, yb = hooks.batch_transform(step, xb, yb, members)
-        losses = member_losses(forward(xb, kwargs), yb, spec.loss)
         mask = hooks.param_mask(step, members) if hooks.param_mask else None
         before = {k: t.detach().clone() for k, t in zip(names, tensors) if mask and k in mask}
         if vectorized:
-            grads = torch.autograd.grad(losses.sum(), tensors)
+            if mlp and not kwargs:
+                with torch.no_grad():
+                    acts = mlp_ensemble_forward(layers, xb)
+                    losses, grad_out = _losses_and_output_grad(acts[-1], yb, spec.loss)
+                    mlp_ensemble_backward(layers, acts, grad_out, grad_layers)
+            else:
+                losses = member_losses(forward(xb, kwargs), yb, spec.loss)
+                grads = torch.autograd.grad(losses.sum(), tensors)
+                torch.cat([g.reshape(len(members), -1) for g in grads], dim=1, out=flat_grad)
             if spec.grad_clip is not None:
-                clip_per_member(grads, spec.grad_clip)
-            opt.step(tensors, grads)
+                clip_per_member(flat_grad, spec.grad_clip)
+            opt.step()
         else:
+            losses = member_losses(forward(xb, kwargs), yb, spec.loss)
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             if spec.grad_clip is not None:
