@@ -10,7 +10,8 @@ each, keep-alive connections):
 2. for ``--duration`` seconds every client GETs /api/v1/health/.
 
 Prints ONE JSON line: forecasts_per_s, p50_ms, p99_ms, health_per_s, ratio (= forecasts_per_s /
-health_per_s) and context. Afterwards it checks the books (``reconcile``) and drops the database.
+health_per_s), the CPU milliseconds each request cost the server, PostgreSQL and the clients (from
+/proc, where there is one), and context. Afterwards it checks the books (``reconcile``) and drops the database.
 
     DATABASE_URL=postgres://pathmarket:pathmarket@127.0.0.1:5432/pathmarket \\
         .venv/bin/python benchmarks/forecast_throughput.py --clients 16 --duration 10
@@ -157,11 +158,38 @@ def client_loop(args: tuple) -> dict:
     return {"latencies": latencies, "statuses": statuses}
 
 
+def cpu_seconds(db_name: str) -> dict[str, float] | None:
+    """CPU seconds (user + system) used so far by the server (gunicorn), by PostgreSQL's backends of
+    the benchmark database and by the client processes, read from /proc (None where there is none)."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    tick, me = os.sysconf("SC_CLK_TCK"), os.getpid()
+    totals = {"server": 0.0, "postgres": 0.0, "clients": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if "forecast_throughput:warm_application" in cmdline:
+            totals["server"] += used
+        elif cmdline.startswith("postgres") and db_name in cmdline:
+            totals["postgres"] += used
+        elif int(fields[1]) == me:  # the client pool's processes (gunicorn is matched above)
+            totals["clients"] += used
+    return totals
+
+
 def phase(kind: str, pool: mp.pool.Pool, port: int, tokens: list[str], markets: list[int], duration: float,
-          ok_status: int) -> dict:
+          ok_status: int, db_name: str = "") -> dict:
     start_at = time.time() + 0.5
     jobs = [(kind, port, tokens[i], markets, start_at, duration, 1000 + i) for i in range(len(tokens))]
+    cpu_before = cpu_seconds(db_name)
     results = pool.map(client_loop, jobs)
+    cpu_after = cpu_seconds(db_name)
     latencies = sorted(x for r in results for x in r["latencies"])
     statuses: dict[int, int] = {}
     for r in results:
@@ -172,7 +200,10 @@ def phase(kind: str, pool: mp.pool.Pool, port: int, tokens: list[str], markets: 
     def q(f: float) -> float:
         return 1000 * latencies[min(int(f * len(latencies)), len(latencies) - 1)] if latencies else float("nan")
 
-    return {"ok": ok, "per_s": ok / duration, "p50_ms": q(0.50), "p99_ms": q(0.99),
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None and ok:
+        cpu_ms = {k: round(1000 * (cpu_after[k] - cpu_before[k]) / ok, 3) for k in cpu_before}
+    return {"ok": ok, "per_s": ok / duration, "p50_ms": q(0.50), "p99_ms": q(0.99), "cpu_ms": cpu_ms,
             "errors": {str(k): v for k, v in statuses.items() if k != ok_status}}
 
 
@@ -226,8 +257,8 @@ def main() -> int:
         with mp.get_context("fork").Pool(args.clients) as pool:
             phase("forecast", pool, port, setup["tokens"], setup["markets"], 2.0, 201)  # warm-up: connections
             phase("health", pool, port, setup["tokens"], setup["markets"], 2.0, 200)
-            forecasts = phase("forecast", pool, port, setup["tokens"], setup["markets"], args.duration, 201)
-            health = phase("health", pool, port, setup["tokens"], setup["markets"], args.duration, 200)
+            forecasts = phase("forecast", pool, port, setup["tokens"], setup["markets"], args.duration, 201, db_name)
+            health = phase("health", pool, port, setup["tokens"], setup["markets"], args.duration, 200, db_name)
         ok, count = django_run(RECONCILE, env).split()
         print(json.dumps({
             "forecasts_per_s": round(forecasts["per_s"], 1),
@@ -236,6 +267,9 @@ def main() -> int:
             "health_per_s": round(health["per_s"], 1),
             "ratio": round(forecasts["per_s"] / health["per_s"], 3) if health["per_s"] else None,
             "health_p50_ms": round(health["p50_ms"], 2),
+            # CPU per request by process group (includes the clients' own pool start-up, ~negligible)
+            "cpu_ms_per_forecast": forecasts["cpu_ms"],
+            "cpu_ms_per_health": health["cpu_ms"],
             "clients": args.clients,
             "duration_s": args.duration,
             "markets": args.markets,
