@@ -47,7 +47,8 @@ def database_from_url(url: str) -> dict:
             "CONN_MAX_AGE": 60,
             # Django's cursors bind client-side and never prepare; this lets the few hot statements that
             # ask for it (market.services.trade_write, market.api.authentication) be prepared once per
-            # connection. Without it psycopg disables prepared statements altogether.
-            "OPTIONS": {"prepare_threshold": 5},
+            # connection. Without it psycopg disables prepared statements altogether. Set
+            # DATABASE_PREPARE=0 behind a transaction-pooling proxy (PgBouncer), which cannot keep them.
+            "OPTIONS": {"prepare_threshold": 5 if os.environ.get("DATABASE_PREPARE", "1") != "0" else None},
         }
     raise ImproperlyConfigured(f"Unsupported DATABASE_URL scheme {parsed.scheme!r} (use sqlite or postgres).")

@@ -12,6 +12,13 @@ def test_postgres_url_is_parsed_into_a_database_entry():
     )
 
 
+def test_postgres_statements_can_be_prepared_unless_switched_off(monkeypatch):
+    monkeypatch.delenv("DATABASE_PREPARE", raising=False)
+    assert database_from_url("postgres://a:b@h/db")["OPTIONS"]["prepare_threshold"] == 5
+    monkeypatch.setenv("DATABASE_PREPARE", "0")  # behind PgBouncer's transaction pooling
+    assert database_from_url("postgres://a:b@h/db")["OPTIONS"]["prepare_threshold"] is None
+
+
 def test_sqlite_url_keeps_the_absolute_path():
     assert database_from_url("sqlite:////tmp/x.sqlite3")["NAME"] == "/tmp/x.sqlite3"
 
