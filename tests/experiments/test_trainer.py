@@ -1,4 +1,10 @@
-"""The vectorized ensemble equals the per-seed reference loop, and members never couple."""
+"""The vectorized ensemble equals the per-seed reference loop, and members never couple.
+
+The training tests run on the CPU; on a machine with a GPU, ``PATHMARKET_TEST_DEVICE=cuda`` runs the
+same checks (equivalence in float64, chunk independence, determinism, hooks) through the CUDA path.
+"""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -28,6 +34,8 @@ from experiments.trainer import (
     train_ensemble,
 )
 
+DEVICE = os.environ.get("PATHMARKET_TEST_DEVICE", "cpu")
+
 F64 = torch.float64
 
 
@@ -51,8 +59,8 @@ MIXED = [Member(seed=0), Member(seed=1, lr_mult=2.0), Member(seed=2, init_scale=
 def test_vectorized_equals_sequential_in_float64(toy, optimizer):
     x, y = toy
     spec = TrainSpec(steps=40, lr=0.02, batch_size=16, optimizer=optimizer, weight_decay=0.01, grad_clip=0.5)
-    vec = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, MIXED, device="cpu", dtype=F64)
-    seq = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, MIXED, device="cpu", dtype=F64, vectorized=False)
+    vec = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, MIXED, device=DEVICE, dtype=F64)
+    seq = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, MIXED, device=DEVICE, dtype=F64, vectorized=False)
     assert _max_diff(vec, seq) < 1e-10
     for key in ("train_loss", "eval_loss", "eval_acc"):
         assert np.allclose(vec.curves[key], seq.curves[key], atol=1e-10)
@@ -92,8 +100,8 @@ def test_vectorized_equals_sequential_for_every_architecture_with_hooks(make):
     hooks = Hooks(batch_transform=transform, param_mask=mask,
                   model_kwargs=(lambda step: {"alpha": 0.0 if step < 5 else 1.0}) if isinstance(model, Transformer) else None)
     members = [Member(seed=s) for s in range(3)]
-    vec = train_ensemble(make, x, y, spec, members, device="cpu", dtype=F64, hooks=hooks)
-    seq = train_ensemble(make, x, y, spec, members, device="cpu", dtype=F64, hooks=hooks, vectorized=False)
+    vec = train_ensemble(make, x, y, spec, members, device=DEVICE, dtype=F64, hooks=hooks)
+    seq = train_ensemble(make, x, y, spec, members, device=DEVICE, dtype=F64, hooks=hooks, vectorized=False)
     assert _max_diff(vec, seq) < 1e-10
 
 
@@ -101,9 +109,9 @@ def test_a_members_result_does_not_depend_on_its_chunk(toy):
     x, y = toy
     spec = TrainSpec(steps=30, lr=0.01, batch_size=16)
     members = [Member(seed=s) for s in range(6)]
-    together = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, members, device="cpu", dtype=F64)
-    chunked = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, members, device="cpu", dtype=F64, chunk_size=4)
-    alone = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, members[4:5], device="cpu", dtype=F64)
+    together = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, members, device=DEVICE, dtype=F64)
+    chunked = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, members, device=DEVICE, dtype=F64, chunk_size=4)
+    alone = train_ensemble(lambda: MLP(10, 16, 2), x, y, spec, members[4:5], device=DEVICE, dtype=F64)
     assert _max_diff(together, chunked) < 1e-12
     assert all(torch.allclose(together.params[k][4], alone.params[k][0], atol=1e-12) for k in alone.params)
 
@@ -112,8 +120,8 @@ def test_training_is_deterministic_and_seeds_differ(toy):
     x, y = toy
     spec = TrainSpec(steps=20, lr=0.01, batch_size=16)
     members = [Member(seed=0), Member(seed=1)]
-    a = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members, device="cpu")
-    b = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members, device="cpu")
+    a = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members, device=DEVICE)
+    b = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members, device=DEVICE)
     assert _max_diff(a, b) == 0.0
     assert not torch.equal(a.params["out.weight"][0], a.params["out.weight"][1])
 
@@ -124,14 +132,14 @@ def test_checkpoints_ulp_nudge_and_starting_from_given_parameters(toy):
     seen = []
     hooks = Hooks(on_checkpoint=lambda frac, step, params, members: seen.append((frac, step)))
     members = [Member(seed=0), Member(seed=0, ulp_nudge=True)]
-    res = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members, device="cpu", hooks=hooks, keep_checkpoints=True)
+    res = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members, device=DEVICE, hooks=hooks, keep_checkpoints=True)
     assert [f for f, _ in seen] == [0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0]
     start = res.checkpoints[0.0]
     diff = start["hidden.0.weight"][1] - start["hidden.0.weight"][0]
     assert (diff != 0).sum() == 1 and 0 < diff.view(-1)[0] < 1e-6
     assert torch.equal(res.member_params(0, fraction=1.0)["out.weight"], res.params["out.weight"][0])
     # a child started from the parent's mid checkpoint with the same data order differs only in its data position
-    child = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members[:1], device="cpu",
+    child = train_ensemble(lambda: MLP(10, 8, 2), x, y, spec, members[:1], device=DEVICE,
                            init_params={k: v[:1] for k, v in res.checkpoints[0.4].items()})
     assert not torch.equal(child.params["out.weight"], res.params["out.weight"][:1])
     mid = interpolate(res.member_params(0), res.member_params(1), 0.5)
