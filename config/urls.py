@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from experiments.views import run_artifact
+from market.views import LoginView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/login/", LoginView.as_view(), name="login"),  # rate-limited; before auth's own
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("config.api_urls")),
     path("", include("market.urls")),

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,6 +21,7 @@ from market.forms import ForecastForm, RegisterForm
 from market.models import Concept, Market, MarketStatus
 from market.services import account_for, account_open, forecast_place
 from market.specs import criterion_in_words
+from market.throttling import LoginRateThrottle
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -121,3 +124,20 @@ def register(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome, {user.get_username()}! Your account starts with {account.balance:.0f} points.")
         return redirect(next_url)
     return render(request, "registration/register.html", {"form": form, "next": next_url})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page with the login rate limit it shares with the API's token endpoint: an address
+    over the limit gets the form back with a 429 and the wait, and its password is not checked."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        throttle = LoginRateThrottle()
+        if throttle.allow_request(request, self):
+            return super().post(request, *args, **kwargs)
+        wait = math.ceil(throttle.wait() or 1)
+        message = f"Too many login attempts from your address. Try again in {wait} seconds."
+        # An unbound form: rendering a bound one would validate it, i.e. check the password.
+        form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")[:150]})
+        response = self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
+        response["Retry-After"] = str(wait)
+        return response

@@ -118,6 +118,7 @@ REST_FRAMEWORK = {
         "forecasts": env_str("PATHMARKET_THROTTLE_FORECASTS", "120/min"),
         "proposals": env_str("PATHMARKET_THROTTLE_PROPOSALS", "20/hour"),
         "dry_runs": env_str("PATHMARKET_THROTTLE_DRY_RUNS", "10/hour"),
+        "login": env_str("PATHMARKET_THROTTLE_LOGIN", "10/min"),  # per address: form + token endpoint
     },
     "EXCEPTION_HANDLER": "market.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -44,6 +44,7 @@ REST_FRAMEWORK = {
         # Throttle tests patch the rates they test; everything else must never be throttled.
         "proposals": "100000/min",
         "dry_runs": "100000/min",
+        "login": "100000/min",
     },
 }
 

@@ -22,6 +22,7 @@ from market.api import serializers as s
 from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
 from market.models import Concept, Market, MarketStatus
 from market.services import account_for, forecast_place
+from market.throttling import LoginRateThrottle
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)})
 
@@ -61,8 +62,11 @@ class TokenView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: ERROR},
-                   summary="Obtain an API token")
+    def get_throttles(self):  # type: ignore[no-untyped-def]
+        return [*super().get_throttles(), LoginRateThrottle()]  # shared with the login form
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: ERROR, 429: ERROR},
+                   summary="Obtain an API token (login attempts are rate-limited per address)")
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

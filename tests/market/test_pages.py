@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from market.models import Account, Forecast
 from market.services import forecast_place, market_close
-from tests.market.factories import MarketFactory
+from tests.market.factories import MarketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +145,44 @@ def test_login_and_logout_pages(client, user):
 
 def test_unknown_market_page_is_404(client, db):
     assert client.get("/markets/999999/").status_code == 404
+
+
+def _login_throttle(monkeypatch, rate: str) -> None:
+    from django.core.cache import cache
+
+    from market.throttling import LoginRateThrottle
+
+    monkeypatch.setattr(LoginRateThrottle, "THROTTLE_RATES", {"login": rate})
+    cache.clear()
+
+
+def test_the_login_form_is_rate_limited_per_address_without_checking_the_password(client, monkeypatch):
+    from django.contrib.auth import authenticate as real_authenticate
+
+    user = UserFactory()
+    _login_throttle(monkeypatch, "2/min")
+    wrong = {"username": user.username, "password": "not-it"}
+    assert [client.post("/accounts/login/", wrong).status_code for _ in range(2)] == [200, 200]
+    checked = []
+    monkeypatch.setattr("django.contrib.auth.forms.authenticate",
+                        lambda *a, **kw: checked.append(1) or real_authenticate(*a, **kw))
+    response = client.post("/accounts/login/", {"username": user.username, "password": "pw-test-2026"})
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+    body = response.content.decode()
+    assert "Too many login attempts from your address" in body and "didn&#x27;t match" not in body
+    assert f'value="{user.username}"' in body  # the form comes back filled in
+    assert checked == [] and "_auth_user_id" not in client.session  # refused before any password check
+
+
+def test_the_login_form_and_the_token_endpoint_share_one_budget(client, monkeypatch):
+    from rest_framework.test import APIClient
+
+    user = UserFactory()
+    _login_throttle(monkeypatch, "2/min")
+    assert client.post("/accounts/login/", {"username": user.username, "password": "not-it"}).status_code == 200
+    api = APIClient()
+    token = api.post("/api/v1/auth/token/", {"username": user.username, "password": "pw-test-2026"}, format="json")
+    assert token.status_code == 200
+    refused = api.post("/api/v1/auth/token/", {"username": user.username, "password": "pw-test-2026"}, format="json")
+    assert refused.status_code == 429 and refused.json()["retry_after_seconds"] >= 1
+    assert client.post("/accounts/login/", {"username": user.username, "password": "pw-test-2026"}).status_code == 429
