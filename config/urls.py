@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from experiments.views import run_artifact
-from market.views import LoginView
+from market.views import LoginView, admin_login
 
 urlpatterns = [
+    path("admin/login/", admin_login),  # the login rate limit; before the admin's own login URL
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),  # rate-limited; before auth's own
     path("accounts/", include("django.contrib.auth.urls")),

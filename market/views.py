@@ -7,6 +7,7 @@ import math
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -126,18 +127,35 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/register.html", {"form": form, "next": next_url})
 
 
+def _login_refused(request: HttpRequest, next_url: str) -> HttpResponse | None:
+    """A 429 login page when the client's address is over the login limit (shared with the API's token
+    endpoint), else None. The form comes back unbound: rendering a bound one would validate it, i.e.
+    check the password, which an address over the limit must not get."""
+    throttle = LoginRateThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    wait = math.ceil(throttle.wait() or 1)
+    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")[:150]})
+    context = {"form": form, "next": next_url,
+               "throttled": f"Too many login attempts from your address. Try again in {wait} seconds."}
+    response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 class LoginView(auth_views.LoginView):
-    """Django's login page with the login rate limit it shares with the API's token endpoint: an address
-    over the limit gets the form back with a 429 and the wait, and its password is not checked."""
+    """Django's login page under the per-address login limit."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        throttle = LoginRateThrottle()
-        if throttle.allow_request(request, self):
-            return super().post(request, *args, **kwargs)
-        wait = math.ceil(throttle.wait() or 1)
-        message = f"Too many login attempts from your address. Try again in {wait} seconds."
-        # An unbound form: rendering a bound one would validate it, i.e. check the password.
-        form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")[:150]})
-        response = self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
-        response["Retry-After"] = str(wait)
-        return response
+        return _login_refused(request, self.get_redirect_url()) or super().post(request, *args, **kwargs)
+
+
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin's login page under the same limit (a refused attempt gets the site's login page)."""
+    if request.method == "POST":
+        refused = _login_refused(request, request.GET.get("next") or "/admin/")
+        if refused is not None:
+            return refused
+    from django.contrib import admin
+
+    return admin.site.login(request, extra_context)

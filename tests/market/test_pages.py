@@ -186,3 +186,15 @@ def test_the_login_form_and_the_token_endpoint_share_one_budget(client, monkeypa
     refused = api.post("/api/v1/auth/token/", {"username": user.username, "password": "pw-test-2026"}, format="json")
     assert refused.status_code == 429 and refused.json()["retry_after_seconds"] >= 1
     assert client.post("/accounts/login/", {"username": user.username, "password": "pw-test-2026"}).status_code == 429
+
+
+def test_the_admin_login_shares_the_login_limit(client, monkeypatch):
+    staff = get_user_model().objects.create_user("staff-limit", password="pw-test-2026", is_staff=True)
+    _login_throttle(monkeypatch, "1/min")
+    wrong = {"username": staff.username, "password": "not-it", "next": "/admin/"}
+    assert client.post("/admin/login/?next=/admin/", wrong).status_code == 200  # the admin's own form
+    right = {"username": staff.username, "password": "pw-test-2026", "next": "/admin/"}
+    response = client.post("/admin/login/?next=/admin/", right)
+    assert response.status_code == 429 and "Too many login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/login/").status_code == 200  # looking at the page is never limited
