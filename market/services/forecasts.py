@@ -140,13 +140,11 @@ def forecast_quote(*, user: AbstractBaseUser, market: Market | int, probability:
     """What ``forecast_place`` would do now, without writing anything (raises the same errors)."""
     p = probability_validate(probability)
     market_obj = Market.objects.get(pk=_market_id(market))
-    _check_open(market_obj)
+    _check_open(market_obj)  # before opening an account for the user
     account = account_open(user=user)
     position = Position.objects.filter(user=user, market=market_obj).first()
     held_yes, held_no = (position.shares_yes, position.shares_no) if position else (ZERO, ZERO)
-    plan = _plan(market_obj, held_yes, held_no, p)
-    if plan.cost > account.balance:
-        raise _refuse_unaffordable(market_obj, plan, p, account.balance, held_yes, held_no)
+    plan = _checked_plan(market_obj, account.balance, held_yes, held_no, p)
     return ForecastResult(
         market_id=market_obj.pk,
         probability_before=plan.probability_before,
@@ -161,13 +159,20 @@ def forecast_quote(*, user: AbstractBaseUser, market: Market | int, probability:
     )
 
 
+def _checked_plan(market: Market | MarketState, balance: Decimal, held_yes: Decimal, held_no: Decimal,
+                  p: float) -> _Plan:
+    """The plan to ``p``, or the refusal a quote and a forecast share (market not open, balance too low)."""
+    _check_open(market)
+    plan = _plan(market, held_yes, held_no, p)
+    if plan.cost > balance:
+        raise _refuse_unaffordable(market, plan, p, balance, held_yes, held_no)
+    return plan
+
+
 def _decide(locked: LockedTrade, *, user_id: int, p: float) -> TradeWrite:
     """The trade to write from the locked state, or a refusal (market not open, balance too low)."""
     market = locked.market
-    _check_open(market)
-    plan = _plan(market, locked.held_yes, locked.held_no, p)
-    if plan.cost > locked.balance:
-        raise _refuse_unaffordable(market, plan, p, locked.balance, locked.held_yes, locked.held_no)
+    plan = _checked_plan(market, locked.balance, locked.held_yes, locked.held_no, p)
     return TradeWrite(
         user_id=user_id, market_id=market.pk, account_id=locked.account_id, maker_id=locked.maker_id,
         position_id=locked.position_id,
