@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,10 +257,20 @@ def _losses_and_output_grad(out: torch.Tensor, y: torch.Tensor, loss: str) -> tu
     return losses, diff.mul_(2.0 / per_member).reshape(out.shape)
 
 
+def _init_seed(member: Member) -> int:
+    return member.init_seed if member.init_seed is not None else derive_seed(member.seed, "init")
+
+
+def _nudge_target(member: Member, named: Iterable[tuple[str, torch.Tensor]]) -> str:
+    """The parameter whose first element the ulp nudge moves: ``Member.ulp_param``, else the first
+    tensor with ≥ 2 dimensions in sorted-name order (the same for the loop and the flat buffer)."""
+    return member.ulp_param if member.ulp_param is not None else next(k for k, p in sorted(named) if p.dim() >= 2)
+
+
 def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: torch.dtype,
                     device: torch.device, given: Params | None) -> nn.Module:
     module = make_model()
-    seed = member.init_seed if member.init_seed is not None else derive_seed(member.seed, "init")
+    seed = _init_seed(member)
     init_module(module, torch.Generator().manual_seed(seed), scale=member.init_scale)
     module = module.to(device=device, dtype=dtype)
     with torch.no_grad():
@@ -269,8 +279,7 @@ def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: 
                 param.copy_(given[name])
         if member.ulp_nudge:
             named = dict(module.named_parameters())
-            first = (named[member.ulp_param] if member.ulp_param is not None
-                     else next(p for _, p in sorted(named.items()) if p.dim() >= 2)).view(-1)
+            first = named[_nudge_target(member, named.items())].view(-1)
             first[0] = torch.nextafter(first[0], torch.tensor(float("inf"), dtype=dtype, device=device))
     return module
 
@@ -289,14 +298,13 @@ def _initial_flat(model: nn.Module, members: Sequence[Member], dtype: torch.dtyp
         if given is not None:
             torch.cat([given[k][i].reshape(-1) for k, _ in named], out=row)
         else:
-            seed = member.init_seed if member.init_seed is not None else derive_seed(member.seed, "init")
+            seed = _init_seed(member)
             generator = torch.Generator().manual_seed(seed)
             values = {k: init_tensor(p.shape, generator, scale=member.init_scale).to(p.dtype)
                       for k, p in sorted(named)}
             row.copy_(torch.cat([values[k].reshape(-1) for k, _ in named]))
         if member.ulp_nudge:
-            name = member.ulp_param or next(k for k, p in sorted(named) if p.dim() >= 2)
-            j = offsets[name]
+            j = offsets[_nudge_target(member, named)]
             row[j] = torch.nextafter(row[j], torch.tensor(float("inf"), dtype=dtype, device=device))
     return flat
 
