@@ -118,6 +118,13 @@ def browser(chromium_path: str) -> Iterator[object]:
     # Playwright's sync API refuses to run inside a thread with a running event loop; Django's
     # async-unsafe checks must also be relaxed for the live server running alongside it.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.db import connections
+
+    # While Playwright runs, Django's context-local connection handler gives the test body other
+    # wrappers than the ones that built the test database (same thread, another context), and
+    # close_all() only reaches the current context's: close them here, and the test body's in
+    # ``page``, or an idle connection keeps the test database from being dropped at the end.
+    connections.close_all()
     with sync_playwright() as pw:
         instance = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -135,3 +142,6 @@ def page(browser) -> Iterator[object]:
         yield page
     finally:
         context.close()
+        from django.db import connections
+
+        connections.close_all()  # the test body's connections (see ``browser``)
