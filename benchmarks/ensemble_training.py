@@ -7,7 +7,7 @@ to a large-matmul roofline measured in the same run, and the ratio that vectoriz
 most if its matmuls ran at that roofline and nothing else (optimizer, initialisation, evaluation,
 Python) took any time (``ratio_ceiling_at_roofline``).
 
-    .venv/bin/python benchmarks/ensemble_training.py [--device cpu|cuda] [--quick] [--tasks digits,lms]
+    .venv/bin/python benchmarks/ensemble_training.py [--device cpu|cuda] [--quick] [--tasks digits,lms] [--seeds 64] [--steps N]
 """
 from __future__ import annotations
 
@@ -104,11 +104,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps and seed counts (a smoke test)")
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all presets)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (workers use 1)")
+    parser.add_argument("--seeds", default="", help="comma-separated seed counts (default 1,8,32,64,128)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="training steps per run (default 40, 10 with --quick); more steps weigh the "
+                             "one-time costs both paths share (initialisation, checkpoints) less")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    seeds_list = [1, 8, 32] if args.quick else [1, 8, 32, 64, 128]
-    steps = 10 if args.quick else 40
+    seeds_list = [int(n) for n in args.seeds.split(",")] if args.seeds else (
+        [1, 8, 32] if args.quick else [1, 8, 32, 64, 128])
+    steps = args.steps or (10 if args.quick else 40)
     seq_cap = 8 if args.quick else 32
     wanted = set(filter(None, args.tasks.split(",")))
     peak = roofline(device, 4096 if device.type == "cuda" else 1024)

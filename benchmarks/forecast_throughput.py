@@ -11,7 +11,9 @@ each, keep-alive connections):
 
 Prints ONE JSON line: forecasts_per_s, p50_ms, p99_ms, health_per_s, ratio (= forecasts_per_s /
 health_per_s), the CPU milliseconds each request cost the server, PostgreSQL and the clients (from
-/proc, where there is one), and context. Afterwards it checks the books (``reconcile``) and drops the database.
+/proc, where there is one), ``ratio_ceiling_noop_server_cost`` (the ratio this machine could reach at
+most, CPU-bound, if a forecast cost the server no more than the no-op does while PostgreSQL and the
+clients paid what they were measured to pay), and context. Afterwards it checks the books (``reconcile``) and drops the database.
 
     DATABASE_URL=postgres://pathmarket:pathmarket@127.0.0.1:5432/pathmarket \\
         .venv/bin/python benchmarks/forecast_throughput.py --clients 16 --duration 10
@@ -260,6 +262,12 @@ def main() -> int:
             forecasts = phase("forecast", pool, port, setup["tokens"], setup["markets"], args.duration, 201, db_name)
             health = phase("health", pool, port, setup["tokens"], setup["markets"], args.duration, 200, db_name)
         ok, count = django_run(RECONCILE, env).split()
+        f_cpu, h_cpu = forecasts["cpu_ms"], health["cpu_ms"]
+        ceiling = None
+        if f_cpu and h_cpu:  # the ratio if the machine were CPU-bound and a forecast's HTTP handling
+            # (server side) cost no more than the no-op's: PostgreSQL and the clients still pay theirs
+            floor = h_cpu["server"] + f_cpu["postgres"] + f_cpu["clients"]
+            ceiling = round(sum(h_cpu.values()) / floor, 3)
         print(json.dumps({
             "forecasts_per_s": round(forecasts["per_s"], 1),
             "p50_ms": round(forecasts["p50_ms"], 2),
@@ -270,6 +278,7 @@ def main() -> int:
             # CPU per request by process group (includes the clients' own pool start-up, ~negligible)
             "cpu_ms_per_forecast": forecasts["cpu_ms"],
             "cpu_ms_per_health": health["cpu_ms"],
+            "ratio_ceiling_noop_server_cost": ceiling,
             "clients": args.clients,
             "duration_s": args.duration,
             "markets": args.markets,
