@@ -1,5 +1,5 @@
 """REST API of experiment runs: ``GET /api/v1/runs/``, ``GET /api/v1/runs/{id}/`` and staff actions
-``POST /api/v1/runs/{id}/requeue/``, ``/verify/`` and ``/annul/``."""
+``POST /api/v1/runs/{id}/requeue/``, ``/verify/``, ``/annul/`` and ``/reresolve/``."""
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -37,12 +37,14 @@ class RunSerializer(serializers.ModelSerializer):
         return selectors.run_decision(run=run)
 
 
-class AnnulSerializer(serializers.Serializer):
+class ReasonSerializer(serializers.Serializer):
+    """The body of a staff action on a market: why (kept in the resolution note)."""
+
     reason = serializers.CharField(max_length=500, trim_whitespace=True)
 
 
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
-    """Experiment runs (public, read-only); staff can re-queue, verify and annul."""
+    """Experiment runs (public, read-only); staff can re-queue, verify, annul and re-resolve."""
 
     serializer_class = RunSerializer
     permission_classes = [permissions.AllowAny]
@@ -92,20 +94,38 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         run = self._staff_action(services.run_verify, requested_by=request.user)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(
-        request=AnnulSerializer,
-        responses={200: inline_serializer("AnnulResponse", {"action": serializers.CharField()})},
-    )
-    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
-    def annul(self, request: Request, pk: str | None = None) -> Response:
-        """Staff: annul the run's market with refunds (for a failed run)."""
-        body = AnnulSerializer(data=request.data)
+    def _staff_market_action(self, request: Request, func) -> Response:
+        body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            report = self._staff_action(services.run_annul_market, reason=body.validated_data["reason"], actor=request.user)
+            report = self._staff_action(func, reason=body.validated_data["reason"], actor=request.user)
         except Exception as exc:  # market state errors carry a message for the person
             message = getattr(exc, "message", None)
             if message is None:
                 raise
             raise exceptions.ValidationError({"detail": [message]}) from exc
         return Response(report)
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: inline_serializer("AnnulResponse", {"action": serializers.CharField()})},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def annul(self, request: Request, pk: str | None = None) -> Response:
+        """Staff: annul the run's market with refunds (for a failed run)."""
+        return self._staff_market_action(request, services.run_annul_market)
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: inline_serializer("ReresolveResponse", {
+            "action": serializers.CharField(), "outcome": serializers.CharField(),
+            "previous": serializers.CharField(), "reversed": serializers.CharField(),
+            "covered": serializers.CharField(), "paid": serializers.CharField(),
+            "already_resolved": serializers.BooleanField(),
+        })},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def reresolve(self, request: Request, pk: str | None = None) -> Response:
+        """Staff: set the market's outcome to this verification run's decision (it must disagree with
+        the resolution): the old payouts are taken back and the new winners paid."""
+        return self._staff_market_action(request, services.run_reresolve_market)

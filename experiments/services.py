@@ -488,6 +488,21 @@ def run_verify(*, run_id: int, requested_by=None) -> ExperimentRun:
     )
 
 
+def run_reresolve_market(*, run_id: int, reason: str, actor=None) -> dict:
+    """Staff: re-resolve a market to the decision of a verification run that disagrees with it
+    (DESIGN.md §1, "re-resolve after a verified re-run"; via the market hook)."""
+    run = ExperimentRun.objects.get(pk=run_id)
+    if run.purpose != ExperimentRun.Purpose.VERIFY or run.verifies_id is None or run.market_id is None:
+        raise RunError("only a verification run of a market's resolution run can re-resolve it")
+    if run.status != Status.SUCCEEDED or run.decision not in ("yes", "no"):
+        raise RunError(f"verification run {run.pk} has not decided YES or NO (status {run.status}, "
+                       f"decision {run.decision or 'none'})")
+    report = _call_hook("RUN_RERESOLVE_HOOK", run_id=run.pk, reason=reason, actor=actor)
+    if report is None:
+        raise RunError("no market hook is configured (PATHMARKET['RUN_RERESOLVE_HOOK'])")
+    return report
+
+
 def run_annul_market(*, run_id: int, reason: str, actor=None) -> dict:
     """Staff: annul the market of a run that could not settle it (refunds; via the market hook)."""
     run = ExperimentRun.objects.get(pk=run_id)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("runs/<int:run_id>/requeue/", views.run_requeue_view, name="run-requeue"),
     path("runs/<int:run_id>/verify/", views.run_verify_view, name="run-verify"),
     path("runs/<int:run_id>/annul/", views.run_annul_view, name="run-annul"),
+    path("runs/<int:run_id>/reresolve/", views.run_reresolve_view, name="run-reresolve"),
 ]

@@ -121,6 +121,31 @@ def run_verify_view(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @staff_member_required
 @require_POST
+def run_reresolve_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(ExperimentRun, pk=run_id)
+    reason = (request.POST.get("reason") or "").strip()
+    if not reason:
+        messages.error(request, "Give a reason for the re-resolution.")
+        return _back(run)
+    try:
+        report = services.run_reresolve_market(run_id=run.pk, reason=reason, actor=request.user)
+        if report.get("already_resolved"):
+            messages.info(request, f"The market is already resolved {report['outcome'].upper()}; nothing moved.")
+        else:
+            messages.success(request, f"The market is re-resolved {report['outcome'].upper()} (was "
+                                      f"{report['previous'].upper()}): {report['reversed']} points taken back, "
+                                      f"{report['covered']} covered by the house, {report['paid']} paid out.")
+    except (services.RunError, ValueError) as exc:
+        messages.error(request, str(exc))
+    except Exception as exc:
+        if getattr(exc, "message", None) is None:  # market errors carry a message for the person
+            raise
+        messages.error(request, exc.message)
+    return _back(run)
+
+
+@staff_member_required
+@require_POST
 def run_annul_view(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(ExperimentRun, pk=run_id)
     reason = (request.POST.get("reason") or "").strip()

@@ -8,8 +8,9 @@ Checks
 4. per market: q equals the sum of the positions and of the forecasts' deltas; the trades in the ledger
    equal the forecasts' costs and the positions' net costs; the subsidy b·ln 2 was booked once;
 5. per market, the maker's P&L stays within its bound: while trading, the maker's cash covers the worst
-   outcome with a loss of at most b·ln 2; once resolved, it paid exactly the winning shares and lost at
-   most b·ln 2; once resolved or annulled, its account is settled to zero.
+   outcome with a loss of at most b·ln 2; once resolved, it paid exactly the winning shares (net of the
+   payouts a re-resolution took back) and lost at most b·ln 2; once resolved or annulled, its account
+   is settled to zero.
 """
 from __future__ import annotations
 
@@ -81,6 +82,8 @@ def ledger_reconcile() -> ReconcileReport:
     trades_out = _market_sums(LedgerEntry.Kind.TRADE, into_maker=False)
     subsidies = _market_sums(LedgerEntry.Kind.SUBSIDY, into_maker=True)
     payouts = _market_sums(LedgerEntry.Kind.PAYOUT, into_maker=False)
+    for market_id, taken_back in _market_sums(LedgerEntry.Kind.REVERSAL, into_maker=True).items():
+        payouts[market_id] = payouts.get(market_id, ZERO) - taken_back  # a re-resolution's reversals
     subsidy_count = dict(
         LedgerEntry.objects.filter(kind=LedgerEntry.Kind.SUBSIDY).values_list("market").annotate(n=Count("id"))
     )

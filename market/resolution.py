@@ -129,3 +129,21 @@ def market_annul_from_run(*, run_id: int, reason: str, actor=None) -> dict:
     who = f" by {actor.get_username()}" if actor is not None else ""
     result = market_annul(market=run.market_id, reason=f"Annulled{who} after run {run.pk}: {reason.strip()}")
     return {"action": "annulled", "refunded": str(result.refunded), "already_annulled": result.already_annulled}
+
+
+def market_reresolve_from_run(*, run_id: int, reason: str, actor=None) -> dict:
+    """Staff: set a resolved market's outcome to the decision of a verification run of its resolution
+    run (payouts reversed and paid again by ``market_reresolve``); the run and the reason go in the note."""
+    from market.services import market_reresolve
+
+    if not reason or not reason.strip():
+        raise ValueError("a re-resolution needs a reason")
+    run = ExperimentRun.objects.get(pk=run_id)
+    if run.purpose != ExperimentRun.Purpose.VERIFY or run.decision not in ("yes", "no"):
+        raise ValueError(f"run {run.pk} is not a verification run that decided YES or NO")
+    who = f" by {actor.get_username()}" if actor is not None else ""
+    result = market_reresolve(market=run.market_id, outcome=run.decision,
+                              reason=f"verification run {run.pk} ({run.decision_reason}){who}: {reason.strip()}")
+    return {"action": "re-resolved", "outcome": result.outcome, "previous": result.previous,
+            "reversed": str(result.reversed), "covered": str(result.covered), "paid": str(result.paid),
+            "already_resolved": result.already_resolved}

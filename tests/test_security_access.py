@@ -75,6 +75,7 @@ def test_forms_refuse_posts_without_a_csrf_token(alice, staff, failed_run):
         (as_staff, f"/runs/{failed_run.pk}/requeue/", {}),
         (as_staff, f"/runs/{failed_run.pk}/verify/", {}),
         (as_staff, f"/runs/{failed_run.pk}/annul/", {"reason": "forged"}),
+        (as_staff, f"/runs/{failed_run.pk}/reresolve/", {"reason": "forged"}),
         (as_staff, "/admin/market/proposal/", {"action": "approve_proposals", "_selected_action": [proposal.pk]}),
         (as_staff, "/admin/market/market/", {"action": "annul_markets", "_selected_action": [market.pk]}),
         (anonymous, "/accounts/register/", {"username": "mallory", "password1": "x-Long-pass-123",
@@ -116,7 +117,7 @@ def test_a_form_post_with_the_token_goes_through(alice):
 
 
 def test_only_staff_requeue_verify_or_annul_runs_through_the_api(alice, staff, failed_run):
-    for action, body in (("requeue", {}), ("verify", {}), ("annul", {"reason": "x"})):
+    for action, body in (("requeue", {}), ("verify", {}), ("annul", {"reason": "x"}), ("reresolve", {"reason": "x"})):
         url = f"/api/v1/runs/{failed_run.pk}/{action}/"
         assert APIClient().post(url, body, format="json").status_code == 401
         response = token_client(alice).post(url, body, format="json")
@@ -128,7 +129,7 @@ def test_only_staff_requeue_verify_or_annul_runs_through_the_api(alice, staff, f
 
 def test_only_staff_requeue_verify_or_annul_runs_from_the_report_page(client, alice, failed_run):
     client.force_login(alice)
-    for action, body in (("requeue", {}), ("verify", {}), ("annul", {"reason": "x"})):
+    for action, body in (("requeue", {}), ("verify", {}), ("annul", {"reason": "x"}), ("reresolve", {"reason": "x"})):
         response = client.post(f"/runs/{failed_run.pk}/{action}/", body)
         assert response.status_code in (302, 403, 404)
         assert "/admin/login/" in response.get("Location", "/admin/login/")

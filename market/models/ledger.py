@@ -62,6 +62,7 @@ class LedgerEntry(models.Model):
         REFUND = "refund", "refund"
         SUBSIDY = "subsidy", "subsidy"
         SETTLEMENT = "settlement", "settlement"
+        REVERSAL = "reversal", "payout reversal"  # a re-resolution takes back the old outcome's payouts
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
@@ -84,7 +85,7 @@ class LedgerEntry(models.Model):
                 condition=~Q(debit_account=F("credit_account")), name="ledger_distinct_accounts"
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["grant", "trade", "payout", "refund", "subsidy", "settlement"]),
+                condition=Q(kind__in=["grant", "trade", "payout", "refund", "subsidy", "settlement", "reversal"]),
                 name="ledger_kind_valid",
             ),
             models.CheckConstraint(

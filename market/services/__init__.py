@@ -3,10 +3,12 @@ from market.services.accounts import account_for, account_open, house_account, l
 from market.services.forecasts import ForecastResult, forecast_place, forecast_quote
 from market.services.lifecycle import (
     AnnulResult,
+    ReresolveResult,
     ResolveResult,
     market_annul,
     market_close,
     market_open,
+    market_reresolve,
     market_resolve,
     markets_close_due,
 )
@@ -14,6 +16,7 @@ from market.services.lifecycle import (
 __all__ = [
     "AnnulResult",
     "ForecastResult",
+    "ReresolveResult",
     "ResolveResult",
     "account_for",
     "account_open",
@@ -24,6 +27,7 @@ __all__ = [
     "market_annul",
     "market_close",
     "market_open",
+    "market_reresolve",
     "market_resolve",
     "markets_close_due",
 ]

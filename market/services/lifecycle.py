@@ -1,4 +1,5 @@
-"""A market's life: open (with its subsidy), close, resolve (payouts once) or annul (refunds)."""
+"""A market's life: open (with its subsidy), close, resolve (payouts once), re-resolve after a verified
+re-run (payouts reversed and paid again) or annul (refunds)."""
 from __future__ import annotations
 
 import math
@@ -30,6 +31,18 @@ class ResolveResult:
     paid: Decimal  # points paid to winners by this call (0 when it was already resolved)
     winners: int
     already_resolved: bool
+
+
+@dataclass(frozen=True)
+class ReresolveResult:
+    market_id: int
+    previous: str  # the outcome the market had
+    outcome: str
+    reversed: Decimal  # old payouts taken back from the old winners, capped by each balance
+    covered: Decimal  # old payouts that could not be taken back; the house covers them
+    paid: Decimal  # payouts to the new winners
+    winners: int
+    already_resolved: bool  # it already had this outcome: nothing moved
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,17 @@ def _recompute_scores(market_id: int) -> None:
     market_scores_recompute(market_id=market_id)
 
 
+def _winning_shares(market: Market, outcome: str) -> dict[int, Decimal]:
+    """Account id → shares of ``outcome`` held, for every position holding some."""
+    field = "shares_yes" if outcome == Outcome.YES else "shares_no"
+    return {
+        row["account"]: row[field]
+        for row in Position.objects.filter(market=market, **{f"{field}__gt": 0})
+        .annotate(account=F("user__account__pk"))
+        .values("account", field)
+    }
+
+
 def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> ResolveResult:
     """Resolve YES or NO: pay 1 point per winning share exactly once, settle the maker, recompute scores.
 
@@ -169,13 +193,7 @@ def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> Res
             return ResolveResult(locked.pk, outcome, ZERO, 0, already_resolved=True)
         if locked.status not in _TRADABLE:
             raise MarketStateError(f"Market #{locked.pk} is {locked.status} and cannot be resolved.")
-        field = "shares_yes" if outcome == Outcome.YES else "shares_no"
-        winners = {
-            row["account"]: row[field]
-            for row in Position.objects.filter(market=locked, **{f"{field}__gt": 0})
-            .annotate(account=F("user__account__pk"))
-            .values("account", field)
-        }
+        winners = _winning_shares(locked, outcome)
         _credit_users(locked, LedgerEntry.Kind.PAYOUT, winners, f"{outcome.upper()} pays 1 point per share")
         now = timezone.now()
         locked.status, locked.outcome, locked.resolved_at = MarketStatus.RESOLVED, outcome, now
@@ -186,6 +204,62 @@ def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> Res
         _recompute_scores(locked.pk)
     paid = sum(winners.values(), ZERO)
     return ResolveResult(locked.pk, outcome, paid, len(winners), already_resolved=False)
+
+
+def market_reresolve(*, market: Market | int, outcome: str, reason: str) -> ReresolveResult:
+    """Staff correction of a RESOLVED market's outcome (DESIGN.md §1: after a verified re-run).
+
+    Every old winner gives its payout back as far as its balance allows (a REVERSAL entry into the
+    maker); the house covers what could not be taken back, as in an annulment, and funds the rest of
+    the new payouts; the new winners are paid 1 point per share; the maker is settled again, the
+    correction is appended to the resolution note and scores are recomputed. Calling it again with
+    the same outcome moves nothing (``already_resolved``).
+    """
+    outcome = str(outcome).lower()
+    if outcome not in Outcome.values:
+        raise ValueError(f"outcome must be 'yes' or 'no', got {outcome!r}")
+    if not reason or not reason.strip():
+        raise ValueError("a re-resolution needs a reason")
+    with transaction.atomic():
+        locked = _locked(market)
+        if locked.status != MarketStatus.RESOLVED:
+            raise MarketStateError(f"Market #{locked.pk} is {locked.status}; only a resolved market can be re-resolved.")
+        previous = locked.outcome
+        if previous == outcome:
+            return ReresolveResult(locked.pk, previous, outcome, ZERO, ZERO, ZERO, 0, already_resolved=True)
+        old_winners, new_winners = _winning_shares(locked, previous), _winning_shares(locked, outcome)
+        maker_id = locked.maker_account.pk
+        accounts = {
+            a.pk: a
+            for a in Account.objects.select_for_update().filter(pk__in=[*old_winners, maker_id]).order_by("pk")
+        }
+        maker, house = accounts[maker_id], house_account()
+        taken = covered = ZERO
+        for pk, owed in sorted(old_winners.items()):
+            take = min(owed, accounts[pk].balance)
+            if take > 0:
+                ledger_post(kind=LedgerEntry.Kind.REVERSAL, debit=accounts[pk], credit=maker, amount=take,
+                            market=locked, memo=f"re-resolved {outcome.upper()}: {previous.upper()} payout taken back")
+            taken += take
+            covered += owed - take
+        if covered > 0:
+            ledger_post(kind=LedgerEntry.Kind.REVERSAL, debit=house, credit=maker, amount=covered, market=locked,
+                        memo=f"re-resolved {outcome.upper()}: the house covers {previous.upper()} payouts "
+                             "that could not be taken back")
+        shortfall = sum(new_winners.values(), ZERO) - maker.balance
+        if shortfall > 0:
+            ledger_post(kind=LedgerEntry.Kind.SETTLEMENT, debit=house, credit=maker, amount=shortfall, market=locked,
+                        memo=f"re-resolved {outcome.upper()}: the house funds the new payouts")
+        _credit_users(locked, LedgerEntry.Kind.PAYOUT, new_winners,
+                      f"{outcome.upper()} pays 1 point per share (re-resolved)")
+        locked.outcome, locked.resolved_at = outcome, timezone.now()
+        correction = f"Re-resolved {outcome.upper()} (was {previous.upper()}): {reason.strip()}"
+        locked.resolution_note = f"{locked.resolution_note}\n{correction}".strip()
+        locked.save(update_fields=["outcome", "resolved_at", "resolution_note"])
+        _settle_maker(locked)
+        _recompute_scores(locked.pk)
+    return ReresolveResult(locked.pk, previous, outcome, taken, covered, sum(new_winners.values(), ZERO),
+                           len(new_winners), already_resolved=False)
 
 
 def market_annul(*, market: Market | int, reason: str) -> AnnulResult:

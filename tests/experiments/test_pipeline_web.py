@@ -130,6 +130,65 @@ def test_staff_verify_runs_fresh_seeds_and_the_report_shows_both(
     assert "Verification runs" in html and f"#{verify.pk} (verify)" in html and f"verify #{verify.pk}" in html
 
 
+def _disagreeing_verification(run: ExperimentRun, market, capture) -> tuple[ExperimentRun, str]:
+    """A succeeded verification run of ``run`` whose decision is the other outcome (its fresh seeds are
+    trained for real; only the stored decision is flipped, as if they had landed past the threshold)."""
+    from experiments import services
+
+    with capture(execute=True):
+        verify = services.run_verify(run_id=run.pk)
+    flipped = "no" if market.outcome == "yes" else "yes"
+    ExperimentRun.objects.filter(pk=verify.pk).update(decision=flipped, decision_reason="CI past the threshold")
+    verify.refresh_from_db()
+    assert verify.status == "succeeded"
+    return verify, flipped
+
+
+def test_staff_re_resolve_from_a_disagreeing_verification_on_the_page_and_the_api(
+    resolved, client, staff_client, django_capture_on_commit_callbacks
+):
+    from market.reconcile import ledger_reconcile
+
+    market, run = resolved
+    verify, flipped = _disagreeing_verification(run, market, django_capture_on_commit_callbacks)
+    previous = market.outcome
+    staff = get_user_model().objects.create_user("judge", password="pw-judge-2026", is_staff=True)
+    client.force_login(staff)
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert f"/runs/{verify.pk}/reresolve/" in html and f"Re-resolve {flipped.upper()} from run #{verify.pk}" in html
+    # the resolution run itself cannot re-resolve; a reason is required
+    refused = staff_client.post(f"/api/v1/runs/{run.pk}/reresolve/", {"reason": "x"}, format="json")
+    assert refused.status_code == 400 and "verification run" in refused.json()["detail"]
+    assert staff_client.post(f"/api/v1/runs/{verify.pk}/reresolve/", {}, format="json").status_code == 400
+    response = client.post(f"/runs/{verify.pk}/reresolve/", {"reason": "fresh seeds land past the threshold"},
+                           follow=True)
+    assert response.status_code == 200
+    assert f"re-resolved {flipped.upper()} (was {previous.upper()})" in response.content.decode()
+    market.refresh_from_db()
+    assert market.status == "resolved" and market.outcome == flipped
+    assert f"verification run {verify.pk}" in market.resolution_note and "judge" in market.resolution_note
+    assert f"/runs/{verify.pk}/reresolve/" not in client.get(f"/markets/{market.pk}/report/").content.decode()
+    again = staff_client.post(f"/api/v1/runs/{verify.pk}/reresolve/", {"reason": "twice"}, format="json")
+    assert again.status_code == 200 and again.json()["already_resolved"] is True
+    report = ledger_reconcile()
+    assert report.ok, report.summary()
+
+
+def test_re_resolve_is_refused_to_non_staff(resolved, django_capture_on_commit_callbacks, client):
+    market, run = resolved
+    verify, _ = _disagreeing_verification(run, market, django_capture_on_commit_callbacks)
+    trader = get_user_model().objects.create_user("trader-y", password="pw-trader-2026")
+    api = APIClient()
+    api.force_authenticate(trader)
+    assert api.post(f"/api/v1/runs/{verify.pk}/reresolve/", {"reason": "mine"}, format="json").status_code == 403
+    client.force_login(trader)
+    assert client.post(f"/runs/{verify.pk}/reresolve/", {"reason": "mine"}).status_code == 302  # to admin login
+    assert "reresolve" not in client.get(f"/markets/{market.pk}/report/").content.decode()
+    outcome = market.outcome
+    market.refresh_from_db()
+    assert market.outcome == outcome
+
+
 def test_report_shows_staff_buttons_and_the_admin_lists_runs(resolved, client):
     market, run = resolved
     staff = get_user_model().objects.create_user("boss", password="pw-boss-2026", is_staff=True, is_superuser=True)

@@ -16,6 +16,7 @@ from market.services import (
     forecast_place,
     market_annul,
     market_close,
+    market_reresolve,
     market_resolve,
     markets_close_due,
 )
@@ -193,6 +194,72 @@ def test_a_resolved_market_cannot_be_resolved_the_other_way_or_annulled(market):
         market_resolve(market=market, outcome="yes")
     with pytest.raises(MarketStateError, match="cannot be annulled"):
         market_annul(market=market, reason="too late")
+
+
+def test_re_resolution_takes_back_the_old_payouts_and_pays_the_new_winners(user, other_user, market):
+    forecast_place(user=user, market=market, probability=0.8)  # YES holder
+    forecast_place(user=other_user, market=market, probability=0.3)  # NO holder
+    yes_shares = Position.objects.get(user=user).shares_yes
+    no_shares = Position.objects.get(user=other_user).shares_no
+    before = {u.pk: balance(u) for u in (user, other_user)}
+    market_resolve(market=market, outcome="yes")
+    assert balance(user) == before[user.pk] + yes_shares
+    with mock.patch("evaluator.services.market_scores_recompute") as recompute:
+        result = market_reresolve(market=market, outcome="no", reason="verification run 7 decided NO")
+    recompute.assert_called_once_with(market_id=market.pk)
+    assert (result.previous, result.outcome, result.already_resolved) == ("yes", "no", False)
+    assert result.reversed == yes_shares and result.covered == 0 and result.paid == no_shares and result.winners == 1
+    # As if it had resolved NO in the first place.
+    assert balance(user) == before[user.pk] and balance(other_user) == before[other_user.pk] + no_shares
+    market.refresh_from_db()
+    assert market.status == "resolved" and market.outcome == "no"
+    assert market.resolution_note.endswith("Re-resolved NO (was YES): verification run 7 decided NO")
+    assert market.maker_account.balance == 0
+    reversal = LedgerEntry.objects.get(kind="reversal")
+    assert reversal.debit_account.user == user and reversal.credit_account.kind == "maker"
+    report = ledger_reconcile()
+    assert report.ok, report.summary()
+
+
+def test_re_resolution_is_idempotent_and_needs_a_resolved_market_and_a_reason(user, market):
+    forecast_place(user=user, market=market, probability=0.8)
+    with pytest.raises(MarketStateError, match="only a resolved market"):
+        market_reresolve(market=market, outcome="no", reason="too early")
+    market_resolve(market=market, outcome="yes")
+    with pytest.raises(ValueError, match="reason"):
+        market_reresolve(market=market, outcome="no", reason=" ")
+    with pytest.raises(ValueError, match="outcome"):
+        market_reresolve(market=market, outcome="maybe", reason="typo")
+    market_reresolve(market=market, outcome="no", reason="verified")
+    entries = LedgerEntry.objects.count()
+    again = market_reresolve(market=market, outcome="no", reason="clicked twice")
+    assert again.already_resolved and again.paid == 0 and LedgerEntry.objects.count() == entries
+    # and back again: a second correction reverses the first one's payouts
+    market_reresolve(market=market, outcome="yes", reason="the verification had a bug")
+    assert balance(user) == 1000 - Position.objects.get(user=user).net_cost + Position.objects.get(user=user).shares_yes
+    report = ledger_reconcile()
+    assert report.ok, report.summary()
+
+
+def test_re_resolution_takes_back_only_what_a_balance_holds_and_the_house_covers_the_rest(
+    user, other_user, market
+):
+    forecast_place(user=user, market=market, probability=0.9)
+    forecast_place(user=other_user, market=market, probability=0.6)
+    market_resolve(market=market, outcome="yes")
+    payout = Position.objects.get(user=user).shares_yes
+    # The winner spends all but ~10 points on a deep market: buying YES from 0.5 to p costs
+    # b·ln(0.5 / (1 − p)), so p = 1 − 0.5·exp(−spend / b).
+    elsewhere = MarketFactory(liquidity=1000.0)
+    spend = float(balance(user)) - 10.0
+    forecast_place(user=user, market=elsewhere, probability=1 - 0.5 * math.exp(-spend / 1000.0))
+    left = balance(user)
+    assert 0 < left < payout
+    result = market_reresolve(market=market, outcome="no", reason="verified NO")
+    assert result.reversed == left and result.covered == payout - left
+    assert balance(user) == 0
+    report = ledger_reconcile()
+    assert report.ok, report.summary()
 
 
 def test_an_unknown_outcome_is_refused(market):
