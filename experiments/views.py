@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from django.apps import apps
@@ -132,9 +133,10 @@ def run_reresolve_view(request: HttpRequest, run_id: int) -> HttpResponse:
         if report.get("already_resolved"):
             messages.info(request, f"The market is already resolved {report['outcome'].upper()}; nothing moved.")
         else:
+            amounts = {key: f"{Decimal(report[key]):,.2f}" for key in ("reversed", "covered", "paid")}
             messages.success(request, f"The market is re-resolved {report['outcome'].upper()} (was "
-                                      f"{report['previous'].upper()}): {report['reversed']} points taken back, "
-                                      f"{report['covered']} covered by the house, {report['paid']} paid out.")
+                                      f"{report['previous'].upper()}): {amounts['reversed']} points taken back, "
+                                      f"{amounts['covered']} covered by the house, {amounts['paid']} paid out.")
     except (services.RunError, ValueError) as exc:
         messages.error(request, str(exc))
     except Exception as exc:

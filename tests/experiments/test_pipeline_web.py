@@ -167,7 +167,9 @@ def test_staff_re_resolve_from_a_disagreeing_verification_on_the_page_and_the_ap
     market.refresh_from_db()
     assert market.status == "resolved" and market.outcome == flipped
     assert f"verification run {verify.pk}" in market.resolution_note and "judge" in market.resolution_note
-    assert f"/runs/{verify.pk}/reresolve/" not in client.get(f"/markets/{market.pk}/report/").content.decode()
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert f"/runs/{verify.pk}/reresolve/" not in html  # nothing left to re-resolve
+    assert f"The market was re-resolved {flipped.upper()}</strong>" in html and "fresh seeds land past" in html
     again = staff_client.post(f"/api/v1/runs/{verify.pk}/reresolve/", {"reason": "twice"}, format="json")
     assert again.status_code == 200 and again.json()["already_resolved"] is True
     report = ledger_reconcile()
