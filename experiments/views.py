@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -120,23 +121,17 @@ def run_verify_view(request: HttpRequest, run_id: int) -> HttpResponse:
     return _back(run)
 
 
-@staff_member_required
-@require_POST
-def run_reresolve_view(request: HttpRequest, run_id: int) -> HttpResponse:
+def _staff_market_action(request: HttpRequest, run_id: int, *, what: str,
+                         act: Callable[[ExperimentRun, str], str]) -> HttpResponse:
+    """A staff action on a run's market that needs a reason: ``act(run, reason)`` does it and returns
+    the message for the person; refusals come back as error messages."""
     run = get_object_or_404(ExperimentRun, pk=run_id)
     reason = (request.POST.get("reason") or "").strip()
     if not reason:
-        messages.error(request, "Give a reason for the re-resolution.")
+        messages.error(request, f"Give a reason for the {what}.")
         return _back(run)
     try:
-        report = services.run_reresolve_market(run_id=run.pk, reason=reason, actor=request.user)
-        if report.get("already_resolved"):
-            messages.info(request, f"The market is already resolved {report['outcome'].upper()}; nothing moved.")
-        else:
-            amounts = {key: f"{Decimal(report[key]):,.2f}" for key in ("reversed", "covered", "paid")}
-            messages.success(request, f"The market is re-resolved {report['outcome'].upper()} (was "
-                                      f"{report['previous'].upper()}): {amounts['reversed']} points taken back, "
-                                      f"{amounts['covered']} covered by the house, {amounts['paid']} paid out.")
+        messages.success(request, act(run, reason))
     except (services.RunError, ValueError) as exc:
         messages.error(request, str(exc))
     except Exception as exc:
@@ -144,26 +139,31 @@ def run_reresolve_view(request: HttpRequest, run_id: int) -> HttpResponse:
             raise
         messages.error(request, exc.message)
     return _back(run)
+
+
+@staff_member_required
+@require_POST
+def run_reresolve_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    def act(run: ExperimentRun, reason: str) -> str:
+        report = services.run_reresolve_market(run_id=run.pk, reason=reason, actor=request.user)
+        if report.get("already_resolved"):
+            return f"The market is already resolved {report['outcome'].upper()}; nothing moved."
+        amounts = {key: f"{Decimal(report[key]):,.2f}" for key in ("reversed", "covered", "paid")}
+        return (f"The market is re-resolved {report['outcome'].upper()} (was {report['previous'].upper()}): "
+                f"{amounts['reversed']} points taken back, {amounts['covered']} covered by the house, "
+                f"{amounts['paid']} paid out.")
+
+    return _staff_market_action(request, run_id, what="re-resolution", act=act)
 
 
 @staff_member_required
 @require_POST
 def run_annul_view(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(ExperimentRun, pk=run_id)
-    reason = (request.POST.get("reason") or "").strip()
-    if not reason:
-        messages.error(request, "Give a reason for the annulment.")
-        return _back(run)
-    try:
+    def act(run: ExperimentRun, reason: str) -> str:
         services.run_annul_market(run_id=run.pk, reason=reason, actor=request.user)
-        messages.success(request, "The market is annulled and every position refunded.")
-    except (services.RunError, ValueError) as exc:
-        messages.error(request, str(exc))
-    except Exception as exc:
-        if getattr(exc, "message", None) is None:  # market errors carry a message for the person
-            raise
-        messages.error(request, exc.message)
-    return _back(run)
+        return "The market is annulled and every position refunded."
+
+    return _staff_market_action(request, run_id, what="annulment", act=act)
 
 
 def run_artifact(request: HttpRequest, run_id: int, name: str) -> HttpResponse:
