@@ -229,10 +229,9 @@ def market_reresolve(*, market: Market | int, outcome: str, reason: str) -> Rere
             return ReresolveResult(locked.pk, previous, outcome, ZERO, ZERO, ZERO, 0, already_resolved=True)
         old_winners, new_winners = _winning_shares(locked, previous), _winning_shares(locked, outcome)
         maker_id = locked.maker_account.pk
-        accounts = {
-            a.pk: a
-            for a in Account.objects.select_for_update().filter(pk__in=[*old_winners, maker_id]).order_by("pk")
-        }
+        # Every account this moves, in ascending id order, before the house (always locked last).
+        involved = [*old_winners, *new_winners, maker_id]
+        accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=involved).order_by("pk")}
         maker, house = accounts[maker_id], house_account()
         taken = covered = ZERO
         for pk, owed in sorted(old_winners.items()):
