@@ -176,6 +176,20 @@ def _winning_shares(market: Market, outcome: str) -> dict[int, Decimal]:
     }
 
 
+def _take_back(market: Market, owed: dict[int, Decimal], accounts: dict[int, Account], maker: Account, *,
+               kind: str, memo: str) -> tuple[Decimal, Decimal]:
+    """Move what each account owes (account id → points) to the maker, capped by its balance; returns
+    (taken, what could not be taken). ``accounts`` are already locked."""
+    taken = short = ZERO
+    for pk, amount in sorted(owed.items()):
+        take = min(amount, accounts[pk].balance)
+        if take > 0:
+            ledger_post(kind=kind, debit=accounts[pk], credit=maker, amount=take, market=market, memo=memo)
+        taken += take
+        short += amount - take
+    return taken, short
+
+
 def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> ResolveResult:
     """Resolve YES or NO: pay 1 point per winning share exactly once, settle the maker, recompute scores.
 
@@ -233,14 +247,8 @@ def market_reresolve(*, market: Market | int, outcome: str, reason: str) -> Rere
         involved = [*old_winners, *new_winners, maker_id]
         accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=involved).order_by("pk")}
         maker, house = accounts[maker_id], house_account()
-        taken = covered = ZERO
-        for pk, owed in sorted(old_winners.items()):
-            take = min(owed, accounts[pk].balance)
-            if take > 0:
-                ledger_post(kind=LedgerEntry.Kind.REVERSAL, debit=accounts[pk], credit=maker, amount=take,
-                            market=locked, memo=f"re-resolved {outcome.upper()}: {previous.upper()} payout taken back")
-            taken += take
-            covered += owed - take
+        taken, covered = _take_back(locked, old_winners, accounts, maker, kind=LedgerEntry.Kind.REVERSAL,
+                                    memo=f"re-resolved {outcome.upper()}: {previous.upper()} payout taken back")
         if covered > 0:
             ledger_post(kind=LedgerEntry.Kind.REVERSAL, debit=house, credit=maker, amount=covered, market=locked,
                         memo=f"re-resolved {outcome.upper()}: the house covers {previous.upper()} payouts "
@@ -283,16 +291,10 @@ def market_annul(*, market: Market | int, reason: str) -> AnnulResult:
             .filter(pk__in=[*(r["account"] for r in rows), maker_id]).order_by("pk")
         }
         maker, house = accounts[maker_id], house_account()
-        reversed_total = written_off = ZERO
         # Take back profits first (user → maker), so the maker can fund the refunds.
-        for row in sorted((r for r in rows if r["net_cost"] < 0), key=lambda r: r["account"]):
-            owed = -row["net_cost"]
-            take = min(owed, accounts[row["account"]].balance)
-            if take > 0:
-                ledger_post(kind=LedgerEntry.Kind.REFUND, debit=accounts[row["account"]], credit=maker,
-                            amount=take, market=locked, memo="annulled: trading profit reversed")
-            reversed_total += take
-            written_off += owed - take
+        profits = {r["account"]: -r["net_cost"] for r in rows if r["net_cost"] < 0}
+        reversed_total, written_off = _take_back(locked, profits, accounts, maker, kind=LedgerEntry.Kind.REFUND,
+                                                 memo="annulled: trading profit reversed")
         refunds = {r["account"]: r["net_cost"] for r in rows if r["net_cost"] > 0}
         if written_off > 0:  # the maker lacks what could not be taken back; the house covers it
             ledger_post(kind=LedgerEntry.Kind.SETTLEMENT, debit=house, credit=maker, amount=written_off,
