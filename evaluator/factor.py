@@ -49,10 +49,11 @@ from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.preprocessing import StandardScaler
 
 from evaluator.factor_parts import batched_corr, blocks, rows_needed, standardise, verdict
+from experiments.concepts import LETTERS
 
 __all__ = ["CONCEPTS", "FactorResult", "general_factor", "rows_needed"]
 
-CONCEPTS: tuple[str, ...] = tuple("ABCDEFGH")
+CONCEPTS: tuple[str, ...] = LETTERS
 _TRANSFORMS = ("rank", "zscore")
 _MISSING = ("impute", "pairwise")
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from experiments.concepts import LETTERS
+
 
 class ForecasterKind(models.TextChoices):
     USER = "user", "user"
@@ -121,7 +123,7 @@ class FactorCell(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["setup", "concept"], name="factor_cell_one_per_setup_concept"),
             models.CheckConstraint(
-                condition=Q(concept__in=list("ABCDEFGH")), name="factor_cell_concept_valid"
+                condition=Q(concept__in=list(LETTERS)), name="factor_cell_concept_valid"
             ),
             models.CheckConstraint(condition=Q(source__in=list(FactorSource.values)), name="factor_cell_source_valid"),
         ]

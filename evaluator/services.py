@@ -15,6 +15,7 @@ from django.utils import timezone
 from evaluator.community import community_series as community_series_math
 from evaluator.models import CommunityPoint, FactorCell, FactorSource, ForecasterKind, Score, ScoreKind
 from evaluator.time_averaged import reference_scores, time_averaged_scores
+from experiments.concepts import LETTERS
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def factor_record(
         raise ValueError("setup must be a non-empty string of at most 200 characters.")
     if not task or not arch or len(task) > 40 or len(arch) > 40:
         raise ValueError("task and arch must be non-empty strings of at most 40 characters.")
-    if concept not in "ABCDEFGH" or len(concept) != 1:
+    if concept not in LETTERS:
         raise ValueError(f"concept must be one of A–H; got {concept!r}.")
     if source not in FactorSource.values:
         raise ValueError(f"source must be one of {FactorSource.values}; got {source!r}.")

@@ -12,17 +12,9 @@ from django.views.decorators.http import require_GET
 from evaluator import plots, selectors
 from evaluator.factor import CONCEPTS
 from evaluator.models import ForecasterKind
+from experiments.concepts import CONCEPTS as CONCEPT_INFO
 
-CONCEPT_NAMES = {
-    "A": "Variance across runs",
-    "B": "Small changes",
-    "C": "Distinct clusters",
-    "D": "Stability of clusters",
-    "E": "Mid-training predictiveness",
-    "F": "Early interventions",
-    "G": "Survival of circuits",
-    "H": "Closed-form inductive bias",
-}
+CONCEPT_NAMES = {letter: info.name for letter, info in CONCEPT_INFO.items()}
 
 
 def _concept_param(request: HttpRequest) -> str | None:

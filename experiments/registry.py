@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.concepts import STATISTIC_NAMES as CONCEPT_STATISTICS
 from experiments.mltasks import get_task
 from experiments.params import ParamDef, SpecError
 from experiments.protocols.base import (
@@ -45,10 +46,8 @@ MAX_SEEDS = 256
 MAX_SEED_OFFSET = 1_000_000
 MAX_FLOPS = 2e16
 """Cap on the estimated training FLOPs of ``seed_budget`` seeds (≈ 1–3 GPU-hours on one H100)."""
-STATISTIC_NAMES = {
-    "A": "dis_ood", "B": "dis_ratio", "C": "minority_fraction", "D": "snap_fraction",
-    "E": "one_minus_auroc_25", "F": "early_late_effect", "G": "one_minus_cka", "H": "hit_rate_gap",
-}
+STATISTIC_NAMES = CONCEPT_STATISTICS
+"""Concept letter → statistic name, owned by ``experiments.concepts``."""
 # Effective throughput on the 2-core CPU (fitted to the measured default presets), FLOP/s, and
 # a per-member-step overhead in seconds; used only for ``cpu_seconds_estimate``.
 CPU_FLOPS = {"mlp": 15e9, "cnn": 8e9, "transformer": 40e9, "linear": 12e9}

@@ -102,16 +102,16 @@ SEED_MARKETS: list[SeedMarket] = [
     SeedMarket(
         "E · the 25% checkpoint predicts clock vs pizza",
         "From checkpoints at a quarter of training, can a leave-one-out classifier predict each seed's final "
-        "algorithm with AUROC of at least 0.8 (statistic 1 − AUROC at most 0.2)?",
+        "algorithm with a leave-pair-out AUROC of at least 0.8?",
         _spec("E", "modadd", "transformer", 48, p=59, alpha=0.5, train_frac=0.6, weight_decay=1.0),
-        "one_minus_auroc_25", "<=", 0.2, 4 * WEEK,
+        "auroc_25", ">=", 0.8, 4 * WEEK,
     ),
     SeedMarket(
         "E · early slab reliance predicts the final MLP",
         "On linear + slab data, does the 25% checkpoint predict whether a seed ends up using the slabs with "
-        "AUROC above 0.75 (1 − AUROC below 0.25)?",
+        "AUROC above 0.75?",
         _spec("E", "lms", "mlp", 48, n_slab=20, margin=0.1),
-        "one_minus_auroc_25", "<", 0.25, 6 * WEEK,
+        "auroc_25", ">", 0.75, 6 * WEEK,
     ),
     # F. Early interventions
     SeedMarket(
@@ -131,17 +131,17 @@ SEED_MARKETS: list[SeedMarket] = [
     # G. Survival of circuits
     SeedMarket(
         "G · grokking rebuilds modular-addition representations",
-        "Compare each transformer's representation at an early checkpoint with the final one. Is 1 − CKA at "
-        "least 0.5 on average (most early structure replaced)?",
+        "Compare each transformer's representation at an early checkpoint with the final one. Is CKA(early, "
+        "final) at most 0.5 on average (most early structure replaced)?",
         _spec("G", "modadd", "transformer", 16, p=59, alpha=1.0, train_frac=0.3, weight_decay=1.0),
-        "one_minus_cka", ">=", 0.5, 4 * WEEK,
+        "cka_early_final", "<=", 0.5, 4 * WEEK,
     ),
     SeedMarket(
         "G · early CNN features survive on digits",
-        "Do a small CNN's early-checkpoint representations survive to the end of training (1 − CKA below 0.3 "
-        "on average)?",
+        "Do a small CNN's early-checkpoint representations survive to the end of training (CKA(early, final) "
+        "above 0.7 on average)?",
         _spec("G", "digits", "cnn", 16),
-        "one_minus_cka", "<", 0.3, 3 * WEEK,
+        "cka_early_final", ">", 0.7, 3 * WEEK,
     ),
     # H. Closed-form inductive bias
     SeedMarket(

@@ -15,8 +15,9 @@ from typing import Any
 import jsonschema
 
 from experiments import registry
+from experiments.concepts import LETTERS
 
-CONCEPTS = ("A", "B", "C", "D", "E", "F", "G", "H")
+CONCEPTS = LETTERS
 COMPARATORS = (">=", ">", "<=", "<")
 
 # The outline a spec must have before anything reads it (clear messages for non-objects).

@@ -74,9 +74,10 @@ class Protocol:
 
     concept: ClassVar[str]
     statistic_name: ClassVar[str]
+    """Set by :func:`register_protocol` from ``experiments.concepts``."""
     title: ClassVar[str]
     orientation: ClassVar[str]
-    """One sentence: why a higher statistic means more path dependence."""
+    """One sentence: why a higher statistic means more path dependence (from ``experiments.concepts``)."""
     tasks: ClassVar[tuple[str, ...]]
     Config: ClassVar[type[ProtocolConfig]] = ProtocolConfig
     protocol_params: ClassVar[dict[str, ParamDef]] = COMMON_PROTOCOL_PARAMS
@@ -139,7 +140,15 @@ class Protocol:
 
 
 def register_protocol(cls: type[Protocol]) -> type[Protocol]:
-    """Class decorator: register one instance of ``cls`` under ``cls.concept``."""
+    """Class decorator: register one instance of ``cls`` under ``cls.concept``.
+
+    The statistic's name and orientation come from ``experiments.concepts`` (their one owner)."""
+    from experiments.concepts import CONCEPTS
+
+    if cls.concept not in CONCEPTS:
+        raise ValueError(f"protocol for unknown concept {cls.concept!r}; add it to experiments/concepts.py first")
+    cls.statistic_name = CONCEPTS[cls.concept].statistic
+    cls.orientation = CONCEPTS[cls.concept].orientation
     PROTOCOLS[cls.concept] = cls()
     return cls
 

@@ -15,12 +15,13 @@ Every seed is trained once with a fine checkpoint grid. Three measures, each per
   first checkpoint whose held-out accuracy reaches 99%, against the final set. Seeds that never
   reach 99% are left out of it.
 
-Statistic ``one_minus_cka`` (name fixed by the registry): ``1 − mean_s CKA(early, final)``.
-Orientation: **higher = the early representation is rewritten by the rest of training, so the final
-model depends on the later path**. Caution: the essay lists "circuits learned early are never
-deleted" under *maximum* path dependence, which orients survival the other way; ``details`` reports
-``cka_early_final``, ``retention`` and ``jaccard`` (all higher = more survival) so either reading is
-available. The CI is a percentile bootstrap over seeds.
+Statistic ``cka_early_final`` (name owned by ``experiments.concepts``): ``mean_s CKA(early, final)``.
+Orientation: **higher = the early representation survives to the end of training**. The essay (§G)
+says "more survival of circuits means higher path dependence": what was built early on this path is
+still what the final model computes with. (Before this orientation was fixed the statistic was
+``one_minus_cka = 1 − cka_early_final``; ``experiments.concepts.migrate_criterion`` rewrites old
+criteria.) ``details`` also reports ``retention`` and, on modadd, ``jaccard`` (both higher = more
+survival). The CI is a percentile bootstrap over seeds.
 """
 from __future__ import annotations
 
@@ -67,10 +68,7 @@ class CircuitsConfig(ProtocolConfig):
 @register_protocol
 class Circuits(Protocol):
     concept = "G"
-    statistic_name = "one_minus_cka"
     title = "Survival of circuits"
-    orientation = ("Higher 1 − CKA(early, final) means the early representation is rewritten by later training "
-                   "(the essay's survival reading is the reverse: see cka_early_final and retention).")
     tasks = ("digits", "modadd", "sparse_parity", "lms")
     Config = CircuitsConfig
     protocol_params = {
@@ -153,18 +151,17 @@ class Circuits(Protocol):
 
     def summarize(self, config: ProtocolConfig, outputs: list[dict[str, Any]], *,
                   bootstrap_seed: int = 0) -> tuple[pd.DataFrame, Result]:
-        """1 − mean CKA(early, final) with a bootstrap CI; retention, Jaccard and the CKA curve."""
+        """Mean CKA(early, final) with a bootstrap CI; retention, Jaccard and the CKA curve."""
         outputs = sorted_outputs(outputs)
         if len(outputs) < 2:
             raise ValueError("concept G needs at least 2 seeds")
         cka = np.array([o["cka_early_final"] for o in outputs], dtype=float)
-        statistic = 1.0 - float(cka.mean())
-        low, high = ci(cka, lambda v: 1.0 - float(np.mean(v)), config=config, seed=bootstrap_seed)
+        statistic = float(cka.mean())
+        low, high = ci(cka, lambda v: float(np.mean(v)), config=config, seed=bootstrap_seed)
         curve = np.stack([np.asarray(o["cka_by_checkpoint"], dtype=float) for o in outputs])
         ret = np.array([o["retention"] for o in outputs], dtype=float)
         details: dict[str, Any] = {
-            "one_minus_cka": statistic,
-            "cka_early_final": float(cka.mean()),
+            "cka_early_final": statistic,
             "retention": finite(np.nanmean(ret)) if np.isfinite(ret).any() else None,
             "early_frac": float(config.early_frac),
             "cka_by_checkpoint": {f"{f:g}": float(v) for f, v in zip(G_FRACTIONS, curve.mean(axis=0))},

@@ -68,9 +68,7 @@ def _scaled(progress: Progress | None, start: float, width: float, label: str) -
 @register_protocol
 class Clusters(Protocol):
     concept = "C"
-    statistic_name = "minority_fraction"
     title = "Distinct clusters"
-    orientation = "A larger minority cluster means more runs end in a second, distinct solution."
     tasks = ("modadd", "digits", "lms", "gotu", "sparse_parity", "two_pathway")
     Config = ClustersConfig
     protocol_params = {**COMMON_PROTOCOL_PARAMS, "bic_threshold": ParamDef(

@@ -177,10 +177,7 @@ def minimal_units(model: torch.nn.Module, params: dict[str, torch.Tensor], data:
 @register_protocol
 class InductiveBias(Protocol):
     concept = "H"
-    statistic_name = "hit_rate_gap"
     title = "Existence of a closed-form inductive bias"
-    orientation = ("Higher = the learning-order predictor beats the static (closed-form) predictor at saying which "
-                   "solution training finds.")
     tasks = ("gotu", "lms")
     Config = InductiveBiasConfig
     protocol_params = dict(COMMON_PROTOCOL_PARAMS)

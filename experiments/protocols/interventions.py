@@ -127,10 +127,7 @@ def make_hooks(config: InterventionsConfig, window: tuple[int, int], params: dic
 @register_protocol
 class Interventions(Protocol):
     concept = "F"
-    statistic_name = "early_late_effect"
     title = "Sensitivity to early interventions"
-    orientation = ("Higher = the same intervention changes the final behaviour more when applied early than "
-                   "late, in units of the seed-to-seed SD.")
     tasks = ("digits", "lms", "modadd", "two_pathway")
     Config = InterventionsConfig
     protocol_params = {

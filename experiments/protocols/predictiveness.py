@@ -14,13 +14,14 @@ design of Zhong et al. (2023, "The Clock and the Pizza", NeurIPS) and Barak et a
 Progress in Deep Learning", NeurIPS), where mid-training progress measures foreshadow the final
 mechanism or the timing of the loss drop.
 
-Statistic ``one_minus_auroc_25`` (name fixed by the registry): ``1 − AUROC`` of the 25% checkpoint.
-Orientation: **higher = the final cluster is less determined by the 25% model, i.e. it still depends
-on the rest of the training path**. Caution: the essay lists "mid-training assessments are highly
-predictive of the final model" under *maximum* path dependence, which orients AUROC the other way;
-``details`` therefore also reports ``auroc_25`` and the full ``auroc_by_checkpoint`` so either
-reading is available. The CI is a percentile bootstrap over seeds of the leave-pair-out outcomes
-(the fits are not repeated inside the bootstrap).
+Statistic ``auroc_25`` (name owned by ``experiments.concepts``): the leave-pair-out AUROC of the 25%
+checkpoint. Orientation: **higher = the final cluster is already determined by the 25% model**. The
+essay lists "mid-training assessments are highly predictive of the final model" under *maximum* path
+dependence (§E, §I): when the path commits early, the outcome is readable early, so a predictive
+mid-training model counts as more path dependence. (Before this orientation was fixed the statistic
+was ``one_minus_auroc_25 = 1 − auroc_25``; ``experiments.concepts.migrate_criterion`` rewrites old
+criteria.) ``details`` also reports the full ``auroc_by_checkpoint``. The CI is a percentile
+bootstrap over seeds of the leave-pair-out outcomes (the fits are not repeated inside the bootstrap).
 """
 from __future__ import annotations
 
@@ -70,10 +71,7 @@ class PredictivenessConfig(ProtocolConfig):
 @register_protocol
 class Predictiveness(Protocol):
     concept = "E"
-    statistic_name = "one_minus_auroc_25"
     title = "Predictive power of the mid-training model"
-    orientation = ("Higher 1 − AUROC means the 25% checkpoint predicts the final cluster worse, so the outcome "
-                   "still depends on the later path (the essay's reading is the reverse: see auroc_25).")
     tasks = ("modadd", "sparse_parity", "digits", "lms")
     Config = PredictivenessConfig
     protocol_params = {
@@ -120,7 +118,7 @@ class Predictiveness(Protocol):
 
     def summarize(self, config: ProtocolConfig, outputs: list[dict[str, Any]], *,
                   bootstrap_seed: int = 0) -> tuple[pd.DataFrame, Result]:
-        """LOO AUROC (and R²) of the final cluster from each checkpoint; 1 − AUROC at 25% with CI."""
+        """Leave-pair-out AUROC (and R²) of the final cluster from each checkpoint; AUROC at 25% with CI."""
         assert isinstance(config, PredictivenessConfig)
         outputs = sorted_outputs(outputs)
         if len(outputs) < 4:
@@ -136,23 +134,21 @@ class Predictiveness(Protocol):
             r2s[f"{frac:g}"] = finite(loo_r2(x, final))
         w25 = pairs_by[0.25]
 
-        def one_minus_auc(idx: np.ndarray) -> float:
+        def auc(idx: np.ndarray) -> float:
             counts = np.bincount(idx, minlength=len(outputs)).astype(float)
             cp, cn = counts[pos], counts[neg]
             if w25 is None or cp.sum() == 0 or cn.sum() == 0:
                 return float("nan")
-            return 1.0 - float(cp @ w25 @ cn / (cp.sum() * cn.sum()))
+            return float(cp @ w25 @ cn / (cp.sum() * cn.sum()))
 
         index = np.arange(len(outputs))
-        statistic = one_minus_auc(index)
-        auc25 = 1.0 - statistic
-        low, high = ci(index, one_minus_auc, config=config, seed=bootstrap_seed)
+        statistic = auc(index)
+        low, high = ci(index, auc, config=config, seed=bootstrap_seed)
         frame = frame_from_outputs(outputs).drop(columns=["predictor_names"])
         frame["final_cluster"] = labels
         details = {
             "auroc_by_checkpoint": aurocs,
-            "auroc_25": finite(auc25),
-            "one_minus_auroc_25": finite(statistic),
+            "auroc_25": finite(statistic),
             "r2_by_checkpoint": r2s,
             "cluster_threshold": threshold,
             "cluster_sizes": [int((labels == 0).sum()), int((labels == 1).sum())],

@@ -104,10 +104,7 @@ def changed_members(config: SensitivityConfig, seed: int, *, ulp_param: str | No
 @register_protocol
 class Sensitivity(Protocol):
     concept = "B"
-    statistic_name = "dis_ratio"
     title = "Sensitivity to small changes in the setup"
-    orientation = ("Higher Dis_OOD(reference, one change) / Dis_OOD(reference, all seeds changed) means a small "
-                   "change moves the final function almost as far as a full reseed.")
     tasks = ("digits", "modadd", "lms", "gotu", "sparse_parity")
     Config = SensitivityConfig
     protocol_params = {

@@ -116,10 +116,7 @@ def _repeat(stacked: dict[str, torch.Tensor], index: list[int]) -> dict[str, tor
 @register_protocol
 class Stability(Protocol):
     concept = "D"
-    statistic_name = "snap_fraction"
     title = "Stability of clusters across training"
-    orientation = ("Higher = more nudged runs return to their own cluster or jump fully to the other one "
-                   "(two stable attractors) instead of ending in between.")
     tasks = ("digits", "modadd")
     Config = StabilityConfig
     protocol_params = {

@@ -49,9 +49,7 @@ def spread(values: np.ndarray) -> dict[str, float]:
 @register_protocol
 class Variance(Protocol):
     concept = "A"
-    statistic_name = "dis_ood"
     title = "Variance across runs"
-    orientation = "Higher mean pairwise OOD disagreement means seeds end in more different functions."
     tasks = ("digits", "modadd", "lms", "gotu", "sparse_parity", "two_pathway")
     seeds = {"tiny": (6, 12), "default": (32, 64)}
     # Default presets on the shared 2-core CPU, one thread, measured under load (run_spec wall time);

@@ -5,19 +5,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from experiments.concepts import CONCEPTS
 from market import lmsr
 from market.models.fields import PointsField
 
-
-class Concept(models.TextChoices):
-    A = "A", "A. Variance across runs"
-    B = "B", "B. Small changes"
-    C = "C", "C. Distinct clusters"
-    D = "D", "D. Stability of clusters"
-    E = "E", "E. Mid-training predictiveness"
-    F = "F", "F. Early interventions"
-    G = "G", "G. Survival of circuits"
-    H = "H", "H. Closed-form inductive bias"
+Concept = models.TextChoices(  # derived from experiments.concepts, the one owner of A–H
+    "Concept", [(letter, (letter, f"{letter}. {info.name}")) for letter, info in CONCEPTS.items()]
+)
 
 
 class Comparator(models.TextChoices):

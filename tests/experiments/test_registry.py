@@ -61,7 +61,7 @@ def test_build_uses_the_seed_offset_and_splits_protocol_parameters():
 def test_statistic_names_are_fixed():
     names = {c: registry.statistic_name(c) for c in "ABCDEFGH"}
     assert names == {"A": "dis_ood", "B": "dis_ratio", "C": "minority_fraction", "D": "snap_fraction",
-                     "E": "one_minus_auroc_25", "F": "early_late_effect", "G": "one_minus_cka", "H": "hit_rate_gap"}
+                     "E": "auroc_25", "F": "early_late_effect", "G": "cka_early_final", "H": "hit_rate_gap"}
     with pytest.raises(SpecError):
         registry.statistic_name("X")
 

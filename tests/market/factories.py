@@ -32,7 +32,7 @@ def spec_for(concept: str = "A", **overrides) -> dict:
 
 
 STATISTICS = {"A": "dis_ood", "B": "dis_ratio", "C": "minority_fraction", "D": "snap_fraction",
-              "E": "one_minus_auroc_25", "F": "early_late_effect", "G": "one_minus_cka", "H": "hit_rate_gap"}
+              "E": "auroc_25", "F": "early_late_effect", "G": "cka_early_final", "H": "hit_rate_gap"}
 
 
 class MarketFactory(factory.Factory):

@@ -1,8 +1,23 @@
-"""The eight strands of path dependence (A–H), explained in our own words after the essay
-"Path dependence in ML inductive biases" (/work/shared/seed/). The market page shows these."""
+"""The eight concepts of path dependence (A–H): the one place that names them.
+
+Each concept has a letter, a name, the statistic that resolves its markets, that statistic's
+orientation (always: higher = more path-dependent, as the essay "Path dependence in ML inductive
+biases" orients it) and plain-language texts for the pages. The experiments registry, the market,
+the evaluator and the templates all derive their lists from :data:`CONCEPTS`; adding a ninth concept
+means adding one :class:`ConceptInfo` here and one protocol module (see docs/architecture.md).
+
+Two statistics were renamed when their orientation was fixed to follow the essay (§E: a predictive
+mid-training model, and §G: surviving early circuits, both count as *more* path dependence).
+:data:`LEGACY_STATISTICS` keeps the old names and how they map, so criteria written with them keep
+their meaning (see :func:`migrate_criterion`).
+"""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+__all__ = ["CONCEPTS", "LEGACY_STATISTICS", "LETTERS", "STATISTIC_NAMES", "ConceptInfo", "concept_of_statistic",
+           "migrate_criterion"]
 
 
 @dataclass(frozen=True)
@@ -13,6 +28,8 @@ class ConceptInfo:
     explanation: str  # what it means, in plain words
     high: str  # what a path-dependent world looks like
     measure: str  # how pathmarket's protocol measures it
+    statistic: str = ""  # stable name of the resolving statistic (registry, markets, factor columns)
+    orientation: str = ""  # one sentence: why a higher statistic means more path dependence
 
 
 CONCEPTS: dict[str, ConceptInfo] = {
@@ -28,6 +45,9 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "Seeds give models that agree on the test set but split on off-distribution inputs.",
             "Mean pairwise disagreement of S seeds on an out-of-distribution probe set (Dis_OOD), with the "
             "in-distribution disagreement, their ratio and the across-seed CKA as context.",
+            statistic="dis_ood",
+            orientation=("Higher = independently seeded runs disagree more off-distribution, so the seed (the "
+                "path) decides more of the final behaviour."),
         ),
         ConceptInfo(
             "B",
@@ -40,6 +60,9 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "Even a one-ulp nudge to one weight ends in a model as different as a fresh seed would be.",
             "For the named change, Dis_OOD between reference and changed run divided by Dis_OOD between "
             "entirely independent seeds (1 means 'as different as a new seed').",
+            statistic="dis_ratio",
+            orientation=("Higher = the small change moves the final model closer to as far as a new seed would (1 "
+                "= as different as a fresh seed)."),
         ),
         ConceptInfo(
             "C",
@@ -51,6 +74,9 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "The behaviour of many seeds is bimodal: each run picks one of a few solutions.",
             "The fraction of seeds in the minority cluster of the behaviour scalar, reported with the dip test "
             "p-value and ΔBIC of a two- versus one-component mixture against a control regime.",
+            statistic="minority_fraction",
+            orientation=("Higher = a larger share of runs lands in a second, distinct cluster of solutions, so "
+                "which cluster a run joins is decided along its path."),
         ),
         ConceptInfo(
             "D",
@@ -63,6 +89,9 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "Spawn children from a parent checkpoint and nudge parameters toward the other cluster by α; the "
             "statistic is the fraction of interventions whose final behaviour lands near one of the two "
             "original clusters.",
+            statistic="snap_fraction",
+            orientation=("Higher = nudged runs snap back to their own cluster or jump fully to the other one "
+                "(stable attractors) instead of ending in between."),
         ),
         ConceptInfo(
             "E",
@@ -72,8 +101,11 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "the outcome, which is what makes early safety checks worth running. If late phase changes "
             "reorganise the model, the mid-training picture is misleading.",
             "A checkpoint at 25% of training predicts the final cluster almost perfectly.",
-            "Leave-one-out AUROC of predicting each seed's final cluster from its 25% checkpoint; the "
-            "statistic is 1 − AUROC (0 = perfectly predictive, 0.5 = chance).",
+            "Leave-pair-out AUROC of predicting each seed's final cluster from its 25% checkpoint "
+            "(1 = perfectly predictive, 0.5 = chance).",
+            statistic="auroc_25",
+            orientation=("Higher = the 25% checkpoint predicts the final cluster better: the outcome is settled "
+                "early on the path (essay §E, listed under maximum path dependence)."),
         ),
         ConceptInfo(
             "F",
@@ -85,6 +117,9 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "Early interventions change the final model much more than identical late ones.",
             "(effect of the early intervention − effect of the late one) on the final behaviour, in units of "
             "the seed-to-seed standard deviation.",
+            statistic="early_late_effect",
+            orientation=("Higher = the same intervention changes the final model more when applied early than late "
+                "(critical periods)."),
         ),
         ConceptInfo(
             "G",
@@ -94,8 +129,11 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "efficient mechanism arrives (grokking is the classic case). The more survives, the more the order "
             "in which things were learned shapes the final model.",
             "Early representations survive: the final model still computes with them.",
-            "1 − linear CKA between early-checkpoint and final representations, averaged over seeds, with "
-            "retention P(final correct | early correct) as context.",
+            "Linear CKA between early-checkpoint and final representations, averaged over seeds (1 = the "
+            "early representation survives intact), with retention P(final correct | early correct) as context.",
+            statistic="cka_early_final",
+            orientation=("Higher = early representations survive to the end of training (essay §G: more survival "
+                "of circuits means higher path dependence)."),
         ),
         ConceptInfo(
             "H",
@@ -107,6 +145,43 @@ CONCEPTS: dict[str, ConceptInfo] = {
             "The order in which features are learned predicts the outcome better than any static measure.",
             "Across a family of task variants: hit rate of the learning-order prediction minus hit rate of "
             "the static (closed-form) prediction.",
+            statistic="hit_rate_gap",
+            orientation=("Higher = the learning order predicts the solution found better than any static, "
+                "closed-form measure, so one must replay the path."),
         ),
     ]
 }
+
+
+LETTERS: tuple[str, ...] = tuple(CONCEPTS)
+"""The concept letters in order ("A" … "H")."""
+STATISTIC_NAMES: dict[str, str] = {letter: info.statistic for letter, info in CONCEPTS.items()}
+"""Concept letter → the stable name of its resolving statistic."""
+LEGACY_STATISTICS: dict[str, str] = {"one_minus_auroc_25": "auroc_25", "one_minus_cka": "cka_early_final"}
+"""Old statistic names (oriented the other way) → today's name; the old value was ``1 − new``."""
+_FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
+
+
+def concept_of_statistic(name: str) -> str:
+    """The concept letter whose statistic is ``name`` (legacy names included); ``KeyError`` otherwise."""
+    name = LEGACY_STATISTICS.get(name, name)
+    for letter, statistic in STATISTIC_NAMES.items():
+        if statistic == name:
+            return letter
+    raise KeyError(name)
+
+
+def migrate_criterion(statistic: str, comparator: str, threshold: float) -> tuple[str, str, float]:
+    """Rewrite a criterion on a legacy statistic so that it asks the same question of today's one.
+
+    ``1 − x  <cmp>  t``  ⇔  ``x  <flipped cmp>  1 − t``, so the same experiment outcome gives the same
+    YES/NO. Criteria on current statistics come back unchanged. ``1 − t`` is rounded to 12 decimals,
+    so a threshold written as 0.2 becomes 0.8, not 0.8000000000000000444.
+    """
+    if statistic not in LEGACY_STATISTICS:
+        return statistic, comparator, threshold
+    if comparator not in _FLIP:
+        raise ValueError(f"comparator must be one of {', '.join(_FLIP)}; got {comparator!r}")
+    if not math.isfinite(float(threshold)):
+        raise ValueError(f"threshold must be finite; got {threshold!r}")
+    return LEGACY_STATISTICS[statistic], _FLIP[comparator], round(1.0 - float(threshold), 12)
