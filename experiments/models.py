@@ -120,3 +120,6 @@ class RunSeed(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} seed {self.seed}"
+
+
+from experiments.survey.models import SurveyCampaign, SurveyCell, SurveyRow  # noqa: E402,F401  (registers them)

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 SPEC_KEYS = ("concept", "task", "arch", "preset", "seeds", "seed_budget", "seed_offset", "params")
-PRESETS = ("tiny", "default")
+PRESETS = ("tiny", "default", "survey")
 MAX_SEEDS = 256
 MAX_SEED_OFFSET = 1_000_000
 MAX_FLOPS = 2e16

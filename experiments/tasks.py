@@ -102,3 +102,23 @@ def _one_thread_per_worker_process(**_kwargs) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+class SurveyTask(Task):
+    """Base of the survey unit task: acks_late, retries with backoff + jitter (the service records errors)."""
+
+    acks_late = True
+    autoretry_for = (Exception,)
+    dont_autoretry_for = (SoftTimeLimitExceeded, ObjectDoesNotExist, ValueError)
+    max_retries = int(settings.PATHMARKET.get("TASK_MAX_RETRIES", 3))
+    retry_backoff = int(settings.PATHMARKET.get("TASK_RETRY_BACKOFF", 5))
+    retry_backoff_max = 600
+    retry_jitter = True
+
+
+@shared_task(base=SurveyTask, name="experiments.survey_unit")
+def survey_unit_task(campaign_id: int, row_index: int, unit: str) -> str:
+    """One unit (base, B, D, F or H) of one survey row; idempotent (experiments/survey/services.py)."""
+    from experiments.survey.services import survey_unit_run
+
+    return survey_unit_run(campaign_id=campaign_id, row_index=row_index, unit=unit)

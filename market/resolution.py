@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from django.db import transaction
@@ -46,20 +45,11 @@ def market_run_enqueue(*, market: Market):
 
 
 def factor_setup_key(spec: dict) -> str:
-    """Row key of the factor matrix for a spec: task/arch/the task's own parameters.
+    """Row key of the factor matrix for a spec (one definition: ``experiments.survey.row.setting_key``),
+    so a resolved market fills the same row as a survey measuring the same setting."""
+    from experiments.survey.row import setting_key
 
-    Protocol parameters (bootstrap size, confidence, protocol B's change …) are left out, so markets
-    of different concepts on the same trained setting fill cells of the same row.
-    """
-    from experiments.mltasks import get_task
-
-    task_params = get_task(spec["task"]).params
-    setting = ",".join(f"{k}={v}" for k, v in sorted(spec.get("params", {}).items()) if k in task_params)
-    key = f"{spec['task']}/{spec['arch']}/{setting}"
-    if len(key) > 200:
-        digest = hashlib.sha256(setting.encode()).hexdigest()[:16]
-        key = f"{spec['task']}/{spec['arch']}/{digest}"
-    return key
+    return setting_key(spec)
 
 
 def _record_factor(run: ExperimentRun) -> str:

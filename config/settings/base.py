@@ -164,7 +164,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", env_int("PATHMARKET_TASK_TIME_LIMIT", 3600) + 600)}
 )
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"experiments.tasks.train_chunk_task": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {"experiments.tasks.train_chunk_task": {"queue": "gpu"}, "experiments.survey_unit": {"queue": "gpu"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

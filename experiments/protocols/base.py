@@ -97,6 +97,7 @@ class Protocol:
     def presets(self) -> dict[str, dict[str, dict[str, Any]]]:
         """{task: {"tiny"|"default": {"seeds", "seed_budget", "params"}}} with every parameter filled."""
         from experiments.mltasks import get_task
+        from experiments.survey import preset as survey
 
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for name in self.tasks:
@@ -108,6 +109,11 @@ class Protocol:
                 params.update(self.preset_params.get(preset, {}))
                 params.update(self.task_presets.get(name, {}).get(preset, {}))
                 out[name][preset] = {"seeds": seeds, "seed_budget": budget, "params": dict(sorted(params.items()))}
+            # the survey preset: the protocol's tiny protocol parameters, the survey's task sizes and seeds
+            params = {**out[name]["tiny"]["params"], **survey.task_params(name, task.defaults("tiny")),
+                      **survey.PROTOCOL_PARAMS.get(self.concept, {})}
+            seeds, budget = survey.SEEDS.get(self.concept, self.seeds["tiny"])
+            out[name][survey.SURVEY] = {"seeds": seeds, "seed_budget": budget, "params": dict(sorted(params.items()))}
         return out
 
     def make_config(self, task: str, arch: str, params: Mapping[str, Any]) -> ProtocolConfig:
@@ -121,9 +127,25 @@ class Protocol:
         if task not in self.tasks:
             raise SpecError("task", f"concept {self.concept} does not run on {task!r}; allowed: {', '.join(self.tasks)}")
 
+    base_checkpoints: ClassVar[tuple[float, ...] | None] = None
+    """Checkpoint fractions the shared base ensemble must keep for :meth:`outputs_from_base`."""
+
     def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
                     progress: Progress | None = None) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    @property
+    def reads_base(self) -> bool:
+        """True when the protocol can read its outputs off the task's plain seed ensemble (A, C, E, G):
+        the survey then trains that ensemble once per setting and hands it to each of them."""
+        return type(self).outputs_from_base is not Protocol.outputs_from_base
+
+    def outputs_from_base(self, config: ProtocolConfig, run: Any, *, device: str = "auto",
+                          progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Per-seed outputs from an already trained base ensemble (``experiments.evaluation.TaskRun``
+        of the task's own members for these seeds and task parameters). Only base-reading protocols
+        implement it; :meth:`train_seeds` of those is ``train_task`` followed by this."""
+        raise NotImplementedError(f"concept {self.concept} trains its own runs")
 
     def summarize(self, config: ProtocolConfig, outputs: list[dict[str, Any]], *,
                   bootstrap_seed: int = 0) -> tuple[pd.DataFrame, Result]:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import plots
-from experiments.evaluation import member_outputs, train_task
+from experiments.evaluation import TaskRun, member_outputs, train_task
 from experiments.metrics import linear_cka
 from experiments.metrics_extra import jaccard, key_frequencies, retention
 from experiments.mltasks import get_task
@@ -70,6 +70,7 @@ class Circuits(Protocol):
     concept = "G"
     title = "Survival of circuits"
     tasks = ("digits", "modadd", "sparse_parity", "lms")
+    base_checkpoints = G_FRACTIONS
     Config = CircuitsConfig
     protocol_params = {
         **COMMON_PROTOCOL_PARAMS,
@@ -97,9 +98,16 @@ class Circuits(Protocol):
     def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
                     progress: Progress | None = None) -> list[dict[str, Any]]:
         """Train once; per seed CKA to the final model at every checkpoint, retention and key frequencies."""
-        assert isinstance(config, CircuitsConfig)
         run = train_task(config.task, config.arch, config.task_params, seeds, device=device, progress=progress,
-                         keep_checkpoints=True, checkpoint_fractions=G_FRACTIONS)
+                         keep_checkpoints=True, checkpoint_fractions=self.base_checkpoints)
+        return self.outputs_from_base(config, run, device=device)
+
+    def outputs_from_base(self, config: ProtocolConfig, run: TaskRun, *, device: str = "auto",
+                          progress: Progress | None = None) -> list[dict[str, Any]]:
+        """CKA to the final model at every checkpoint, retention and key frequencies, read off a trained
+        base ensemble that kept checkpoints at (at least) ``G_FRACTIONS``."""
+        assert isinstance(config, CircuitsConfig)
+        seeds = [m.seed for m in run.result.members]
         rows = member_outputs(run)
         x_test, y_test = held_out(run)
         y_np = y_test.numpy().reshape(-1)

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from experiments import plots  # noqa: E402
-from experiments.evaluation import member_outputs, train_task  # noqa: E402
+from experiments.evaluation import TaskRun, member_outputs, train_task  # noqa: E402
 from experiments.metrics import (  # noqa: E402
     bootstrap_ci,
     dip_test,
@@ -82,12 +82,18 @@ class Clusters(Protocol):
     def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
                     progress: Progress | None = None) -> list[dict[str, Any]]:
         """Train each seed in the test regime and in the task's control regime."""
-        task = get_task(config.task)
-        params = config.task_params
-        test = train_task(config.task, config.arch, params, seeds, device=device,
+        test = train_task(config.task, config.arch, config.task_params, seeds, device=device,
                           progress=_scaled(progress, 0.0, 0.5, "test regime"))
-        control = train_task(config.task, config.arch, {**params, **task.control}, seeds, device=device,
-                             progress=_scaled(progress, 0.5, 0.5, "control regime"))
+        return self.outputs_from_base(config, test, device=device, progress=_scaled(progress, 0.5, 0.5, "control regime"))
+
+    def outputs_from_base(self, config: ProtocolConfig, test: TaskRun, *, device: str = "auto",
+                          progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Per-seed outputs from the trained test regime (the survey's shared base ensemble) plus the
+        control regime, which is trained here for the same seeds."""
+        task = get_task(config.task)
+        seeds = [m.seed for m in test.result.members]
+        control = train_task(config.task, config.arch, {**config.task_params, **task.control}, seeds, device=device,
+                             progress=progress)
         control_behaviour = task.behaviour(control.model, control.result, control.data, control.params,
                                            device=control.device)["behaviour"]
         outputs = member_outputs(test)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import plots
-from experiments.evaluation import member_outputs, train_task
+from experiments.evaluation import TaskRun, member_outputs, train_task
 from experiments.metrics_extra import loo_r2, lpo_auroc_pairs, two_cluster_split
 from experiments.mltasks import get_task
 from experiments.params import ParamDef
@@ -73,6 +73,7 @@ class Predictiveness(Protocol):
     concept = "E"
     title = "Predictive power of the mid-training model"
     tasks = ("modadd", "sparse_parity", "digits", "lms")
+    base_checkpoints = (0.0, *PREDICT_FRACTIONS, 1.0)
     Config = PredictivenessConfig
     protocol_params = {
         **COMMON_PROTOCOL_PARAMS,
@@ -93,9 +94,14 @@ class Predictiveness(Protocol):
     def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
                     progress: Progress | None = None) -> list[dict[str, Any]]:
         """Train every seed once; record the predictors at each checkpoint and the final behaviour."""
-        fractions = (0.0,) + PREDICT_FRACTIONS + (1.0,)
         run = train_task(config.task, config.arch, config.task_params, seeds, device=device, progress=progress,
-                         keep_checkpoints=True, checkpoint_fractions=fractions)
+                         keep_checkpoints=True, checkpoint_fractions=self.base_checkpoints)
+        return self.outputs_from_base(config, run, device=device)
+
+    def outputs_from_base(self, config: ProtocolConfig, run: TaskRun, *, device: str = "auto",
+                          progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Predictors at each checkpoint and the final behaviour, read off a trained base ensemble that
+        kept checkpoints at (at least) ``base_checkpoints``."""
         rows = member_outputs(run)
         x_test, y_test = held_out(run)
         y_np = y_test.numpy()

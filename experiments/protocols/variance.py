@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import plots
-from experiments.evaluation import member_outputs, train_task
+from experiments.evaluation import TaskRun, member_outputs, train_task
 from experiments.metrics import bootstrap_ci, pairwise_disagreement, pairwise_linear_cka, pairwise_mean
 from experiments.mltasks import get_task
 from experiments.protocols.base import (
@@ -61,6 +61,11 @@ class Variance(Protocol):
                     progress: Progress | None = None) -> list[dict[str, Any]]:
         """Train ``seeds`` as one ensemble; per seed: behaviour, predictions, representations, curves."""
         run = train_task(config.task, config.arch, config.task_params, seeds, device=device, progress=progress)
+        return self.outputs_from_base(config, run, device=device)
+
+    def outputs_from_base(self, config: ProtocolConfig, run: TaskRun, *, device: str = "auto",
+                          progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Per-seed outputs read off a trained base ensemble (shared with C, E and G by the survey)."""
         return member_outputs(run)
 
     def summarize(self, config: ProtocolConfig, outputs: list[dict[str, Any]], *,

@@ -1,0 +1,143 @@
+"""Survey campaigns: create one from a design, run its units idempotently, report its progress.
+
+A campaign's work is ``rows × units`` (experiments/survey/row.py: ``base`` settles A, C, E, G; B, D,
+F and H one each). :func:`survey_unit_run` is the one function that does a unit's work — the Celery
+task ``experiments.survey_unit`` calls it, and so does ``manage.py survey run --inline``. It guards on
+the cells' status (a unit whose cells are all done is skipped), trains outside any transaction, and
+writes its cells in one transaction by upsert, so a redelivered task or a restarted campaign never
+duplicates or loses a finished cell. A crash mid-unit leaves the cells RUNNING or FAILED; the next
+``survey run`` picks them up again.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Avg, Count, Q, Sum
+
+from experiments.concepts import LETTERS
+from experiments.params import SpecError
+from experiments.survey.models import SurveyCampaign, SurveyCell, SurveyRow
+from experiments.survey.row import UNIT_OF, UNITS
+
+logger = logging.getLogger(__name__)
+
+
+def survey_campaign_create(*, design: Mapping[str, Any], source: str = SurveyCampaign.Source.RUN,
+                           provenance: Mapping[str, Any] | None = None) -> SurveyCampaign:
+    """The campaign of ``design`` (created with its rows and pending cells on first call; idempotent)."""
+    from experiments.survey.design import design_sha256
+
+    sha = design_sha256(design)
+    if design.get("sha256") not in (None, sha):
+        raise SpecError("design", "sha256 does not match the design's content")
+    with transaction.atomic():
+        campaign, created = SurveyCampaign.objects.get_or_create(
+            design_sha256=sha, defaults={"name": design.get("name") or f"survey-{sha[:8]}", "design": dict(design),
+                                         "preset": design.get("preset", "survey"), "source": source,
+                                         "provenance": dict(provenance or {})})
+        if created:
+            rows = SurveyRow.objects.bulk_create([
+                SurveyRow(campaign=campaign, index=int(r["row"]), task=r["task"], arch=r["arch"],
+                          params=r["params"]) for r in design["rows"]])
+            SurveyCell.objects.bulk_create([SurveyCell(row=row, concept=c) for row in rows for c in LETTERS])
+    return campaign
+
+
+def survey_units_pending(*, campaign: SurveyCampaign, concepts: str = "".join(LETTERS),
+                         retry_failed: bool = True) -> list[tuple[int, str]]:
+    """(row index, unit) pairs with at least one cell of ``concepts`` not done, in row order."""
+    states = [SurveyCell.Status.PENDING, SurveyCell.Status.RUNNING]
+    if retry_failed:
+        states.append(SurveyCell.Status.FAILED)
+    cells = (SurveyCell.objects.filter(row__campaign=campaign, status__in=states, concept__in=list(concepts))
+             .values_list("row__index", "concept").order_by("row__index", "concept"))
+    seen: dict[tuple[int, str], None] = {}
+    for index, concept in cells:
+        seen[(index, UNIT_OF[concept])] = None
+    return list(seen)
+
+
+def _provenance(device: str) -> dict[str, str]:
+    from experiments.provenance import provenance_base
+    from experiments.trainer import resolve_device
+
+    return provenance_base(resolve_device(device))
+
+
+def survey_unit_run(*, campaign_id: int, row_index: int, unit: str, device: str = "auto",
+                    progress: Callable[[float, str], None] | None = None) -> str:
+    """Run one unit of one row and store its cells. Returns "done", "skipped" or "failed".
+
+    A unit that raises is recorded on its cells (status FAILED, the traceback in ``error``) and the
+    exception propagates, so a Celery task can retry it; a spec the registry refuses (a concept that
+    does not run on the task) is recorded and not raised, since retrying cannot help.
+    """
+    from experiments.survey.row import run_unit
+
+    if unit not in UNITS:
+        raise ValueError(f"unknown survey unit {unit!r}; units: {', '.join(UNITS)}")
+    letters = UNITS[unit]
+    with transaction.atomic():
+        row = SurveyRow.objects.select_related("campaign").get(campaign_id=campaign_id, index=row_index)
+        cells = SurveyCell.objects.select_for_update().filter(row=row, concept__in=letters)
+        if cells.exclude(status=SurveyCell.Status.DONE).count() == 0:
+            return "skipped"
+        attempts = {c.concept: c.attempts for c in cells}
+        cells.update(status=SurveyCell.Status.RUNNING, error="")
+    prov = _provenance(device)
+    start = time.perf_counter()
+    try:
+        out = run_unit(unit, row.task, row.arch, row.params, preset=row.campaign.preset, device=device,
+                       progress=progress)
+    except SpecError as exc:
+        SurveyCell.objects.filter(row=row, concept__in=letters).update(
+            status=SurveyCell.Status.FAILED, error=f"not runnable: {exc}")
+        logger.warning("survey %s row %s unit %s: %s", row.campaign.name, row_index, unit, exc)
+        return "failed"
+    except Exception:
+        for letter in letters:
+            SurveyCell.objects.filter(row=row, concept=letter).update(
+                status=SurveyCell.Status.FAILED, error=traceback.format_exc()[-4000:],
+                attempts=attempts.get(letter, 0) + 1)
+        raise
+    logger.info("survey %s row %s unit %s: %.1f s", row.campaign.name, row_index, unit, time.perf_counter() - start)
+    with transaction.atomic():
+        for letter, cell in out["cells"].items():
+            SurveyCell.objects.update_or_create(row=row, concept=letter, defaults={
+                "status": SurveyCell.Status.DONE, "statistic": cell["statistic"], "ci_low": cell["ci_low"],
+                "ci_high": cell["ci_high"], "details": cell["details"], "spec": cell["spec"],
+                "spec_sha256": cell["spec_sha256"], "seeds": cell["seeds"], "wall_seconds": cell["wall_seconds"],
+                "device": prov["device"], "torch_version": prov["torch_version"],
+                "code_version": prov["code_version"], "attempts": attempts.get(letter, 0) + 1, "error": ""})
+        if out.get("covariates"):
+            SurveyRow.objects.filter(pk=row.pk).update(covariates=out["covariates"])
+    return "done"
+
+
+def survey_campaign_progress(*, campaign: SurveyCampaign) -> dict[str, Any]:
+    """Rows planned and complete, cells by status, mean seconds per done cell and an ETA estimate."""
+    cells = SurveyCell.objects.filter(row__campaign=campaign)
+    by_status = dict(cells.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    total = sum(by_status.values())
+    done = by_status.get(SurveyCell.Status.DONE, 0)
+    failed = by_status.get(SurveyCell.Status.FAILED, 0)
+    rows_planned = campaign.rows.count()
+    rows_done = (campaign.rows.annotate(n_done=Count("cells", filter=Q(cells__status=SurveyCell.Status.DONE)))
+                 .filter(n_done=len(LETTERS)).count())
+    spent = cells.filter(status=SurveyCell.Status.DONE).aggregate(s=Sum("wall_seconds"), a=Avg("wall_seconds"))
+    remaining = total - done - failed
+    per_cell = spent["a"] or 0.0
+    return {
+        "campaign": campaign.name, "design_sha256": campaign.design_sha256, "preset": campaign.preset,
+        "source": campaign.source, "rows_planned": rows_planned, "rows_done": rows_done, "cells_total": total,
+        "cells_done": done, "cells_failed": failed,
+        "cells_running": by_status.get(SurveyCell.Status.RUNNING, 0), "cells_pending": remaining,
+        "compute_seconds": round(spent["s"] or 0.0, 1),
+        "eta_seconds": round(per_cell * remaining, 1) if done else None,
+        "complete": remaining == 0,
+    }

@@ -1,0 +1,106 @@
+"""The survey: designs, the shared base ensemble, rows, campaigns and datasets (docs/survey.md)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from experiments.concepts import LETTERS
+from experiments.params import SpecError
+from experiments.registry import build
+from experiments.survey import design as survey_design
+from experiments.survey.row import UNIT_OF, UNITS, concept_spec, run_base, setting_key
+
+# a setting small enough for tests; the survey preset fills the rest
+TINY = {"steps": 60, "width": 16}
+
+
+@pytest.mark.parametrize("task", ["digits", "lms", "sparse_parity"])
+def test_shared_base_ensemble_gives_the_same_statistics_as_each_protocol_alone(task):
+    params = {**TINY, **({"n": 6, "k": 2, "n_train": 256} if task == "sparse_parity" else {})}
+    shared = run_base(task, "mlp", params, device="cpu")["cells"]
+    for letter in UNITS["base"]:
+        protocol, config, seeds = build(concept_spec(letter, task, "mlp", params))
+        _, alone = protocol.run(config, seeds=seeds, device="cpu")
+        got = shared[letter]
+        for key in ("statistic", "ci_low", "ci_high"):
+            value = getattr(alone, key)
+            expected = None if value is None or not np.isfinite(value) else value
+            assert got[key] == expected, (task, letter, key)
+        assert got["seeds"] == seeds
+
+
+def test_every_concept_belongs_to_one_unit_and_a_row_key_ignores_protocol_parameters():
+    assert sorted(UNIT_OF) == sorted(LETTERS)
+    a = concept_spec("A", "lms", "mlp", TINY)
+    c = concept_spec("C", "lms", "mlp", TINY)
+    assert a["params"] != c["params"]  # protocol parameters differ …
+    assert setting_key(a) == setting_key(c)  # … the trained setting does not
+
+
+def test_same_seed_gives_the_same_design_and_another_seed_another():
+    one = survey_design.plan(rows=9, seed=3)
+    two = survey_design.plan(rows=9, seed=3)
+    other = survey_design.plan(rows=9, seed=4)
+    assert one["sha256"] == two["sha256"] and one["rows"] == two["rows"]
+    assert other["sha256"] != one["sha256"]
+    assert [r["task"] for r in one["rows"][:3]] == ["digits", "lms", "sparse_parity"]  # interleaved
+    for row in one["rows"]:
+        for axis in survey_design.SURVEY_AXES[row["task"]]:
+            value = row["params"][axis.name]
+            if axis.kind == "choice":
+                assert value in axis.choices
+            else:
+                assert axis.low <= value <= axis.high
+    assert all(r["params"]["width"] % 4 == 0 for r in one["rows"])
+
+
+def test_design_files_round_trip_and_an_edited_file_is_refused(tmp_path):
+    design = survey_design.plan(rows=3, seed=0)
+    path = survey_design.write_design(design, tmp_path / "d.json")
+    assert survey_design.read_design(path)["sha256"] == design["sha256"]
+    edited = json.loads(path.read_text())
+    edited["rows"][0]["params"]["lr"] = 0.1
+    path.write_text(json.dumps(edited))
+    with pytest.raises(SpecError, match="sha256"):
+        survey_design.read_design(path)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"rows": 0, "seed": 1}, "rows"),
+    ({"rows": 5000, "seed": 1}, "rows"),
+    ({"rows": 3, "seed": -1}, "seed"),
+    ({"rows": 3, "seed": 1, "tasks": ["gotu"]}, "tasks"),
+    ({"rows": 3, "seed": 1, "axes": ["bogus=1:2"]}, "axis.bogus"),
+    ({"rows": 3, "seed": 1, "axes": ["width=1:4096"]}, "axis.width"),
+    ({"rows": 3, "seed": 1, "axes": ["lr=0.1:0.01"]}, "axis.lr"),
+    ({"rows": 3, "seed": 1, "axes": ["optimizer=adam|rmsprop"]}, "axis.optimizer"),
+    ({"rows": 3, "seed": 1, "axes": ["digits.n_slab=4:8"]}, "axis.n_slab"),
+    ({"rows": 3, "seed": 1, "preset": "huge"}, "preset"),
+])
+def test_bad_design_input_names_the_parameter(kwargs, field):
+    with pytest.raises(SpecError) as info:
+        survey_design.plan(**kwargs)
+    assert info.value.field == field
+
+
+def test_axis_overrides_narrow_the_draw():
+    design = survey_design.plan(rows=6, seed=2, axes=["width=16:24", "lms.n_slab=4:5", "optimizer=adam"])
+    assert all(16 <= r["params"]["width"] <= 24 for r in design["rows"])
+    assert all(r["params"]["n_slab"] in (4, 5) for r in design["rows"] if r["task"] == "lms")
+    assert {r["params"]["optimizer"] for r in design["rows"]} == {"adam"}
+
+
+def test_plan_command_exits_2_on_bad_input_and_writes_a_design(tmp_path, capsys):
+    with pytest.raises(CommandError) as info:
+        call_command("survey", "plan", "--rows", "0", "--seed", "1")
+    assert info.value.returncode == 2 and "rows" in str(info.value)
+    with pytest.raises(CommandError) as info:
+        call_command("survey", "plan", "--rows", "3", "--seed", "1", "--axis", "depth=1:9")
+    assert info.value.returncode == 2 and "registry range" in str(info.value)
+    out = tmp_path / "d.json"
+    call_command("survey", "plan", "--rows", "3", "--seed", "1", "--out", str(out))
+    assert survey_design.read_design(out)["rows"][0]["task"] == "digits"
