@@ -180,19 +180,67 @@ def user_score_history(*, user: AbstractBaseUser) -> list[dict]:
 
 # --- general factor ----------------------------------------------------------------------------------
 
+def survey_matrix() -> pd.DataFrame:
+    """Survey rows in the factor matrix's shape (index ``setup``; ``task, arch``, A … H with their
+    ``<letter>_ci_low`` / ``<letter>_ci_high``, covariates ``cov_*``, ``source``); empty when none.
+
+    Every campaign's finished cells count (shipped datasets and campaigns run here); a setting that
+    two campaigns measured keeps the newest campaign's cells.
+    """
+    from experiments.survey.models import SurveyCell
+    from experiments.survey.row import COVARIATES, concept_spec, setting_key
+
+    cells = (SurveyCell.objects.filter(status=SurveyCell.Status.DONE, statistic__isnull=False)
+             .select_related("row", "row__campaign")
+             .order_by("-row__campaign__created_at", "row__index", "concept"))
+    records: dict[str, dict] = {}
+    keys: dict[int, str] = {}
+    for cell in cells:
+        row = cell.row
+        if row.pk not in keys:
+            keys[row.pk] = setting_key(concept_spec("A", row.task, row.arch, row.params, preset=row.campaign.preset))
+        key = keys[row.pk]
+        campaign = row.campaign
+        rec = records.setdefault(key, {"setup": key, "task": row.task, "arch": row.arch, "_campaign": campaign.pk,
+                                       "source": f"survey {campaign.name} ({campaign.get_source_display()})",
+                                       **{f"cov_{c}": (row.covariates or {}).get(c) for c in COVARIATES}})
+        if rec["_campaign"] != campaign.pk or cell.concept in rec:
+            continue  # an older campaign's cell of a setting the newest one measured
+        rec[cell.concept] = cell.statistic
+        rec[f"{cell.concept}_ci_low"], rec[f"{cell.concept}_ci_high"] = cell.ci_low, cell.ci_high
+    columns = ["task", "arch", *CONCEPTS, *[f"{c}_ci_{e}" for c in CONCEPTS for e in ("low", "high")],
+               *[f"cov_{c}" for c in COVARIATES], "source"]
+    if not records:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="setup"))
+    frame = pd.DataFrame.from_records(list(records.values())).set_index("setup").drop(columns="_campaign")
+    return frame.reindex(columns=columns).sort_index()
+
+
 def factor_matrix() -> pd.DataFrame:
-    """The setups × concepts matrix: index ``setup``, columns ``task, arch, A … H`` (NaN = missing)."""
+    """The setups × concepts matrix: index ``setup``, columns ``task, arch, A … H`` (NaN = missing),
+    plus the survey's CI, covariate and source columns where a row comes from the survey.
+
+    Survey rows (all eight concepts on one setting) come first; cells recorded from resolved markets
+    (``FactorCell``) fill the same row when their setting matches, and add rows of their own otherwise.
+    """
+    survey = survey_matrix()
     rows = list(FactorCell.objects.values("setup", "task", "arch", "concept", "statistic"))
     if not rows:
-        return pd.DataFrame(columns=["task", "arch", *CONCEPTS], index=pd.Index([], name="setup"))
+        return survey if len(survey) else survey[["task", "arch", *CONCEPTS]]
     frame = pd.DataFrame(rows)
     values = frame.pivot_table(index="setup", columns="concept", values="statistic", aggfunc="first")
     values = values.reindex(columns=list(CONCEPTS))
     meta = frame.groupby("setup")[["task", "arch"]].first()
-    out = meta.join(values).sort_index()
-    out.columns.name = None
+    cells = meta.join(values)
+    cells.columns.name = None
+    if len(survey):
+        out = survey.combine_first(cells)
+        out = out.reindex(columns=list(survey.columns))
+        out["source"] = out["source"].fillna("resolved markets")
+    else:
+        out = cells
     out.index.name = "setup"
-    return out
+    return out.sort_index()
 
 
 def factor_summary() -> dict:
@@ -214,7 +262,7 @@ def factor_summary() -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    result = general_factor(matrix[list(CONCEPTS)], n_bootstrap=n_boot, n_null=n_null).to_dict()
+    result = general_factor(matrix[list(CONCEPTS)].astype(float), n_bootstrap=n_boot, n_null=n_null).to_dict()
     records = []
     for setup, row in matrix.iterrows():
         rec = {"setup": setup, "task": row["task"], "arch": row["arch"]}

@@ -55,8 +55,20 @@ def concept_spec(letter: str, task: str, arch: str, params: Mapping[str, Any], *
     """The normalized registry spec of concept ``letter`` on a setting (raises SpecError when invalid)."""
     from experiments.registry import validate_spec
 
-    return validate_spec({"concept": letter, "task": task, "arch": arch, "preset": preset,
-                          "seed_offset": seed_offset, "params": dict(params)})
+    spec = {"concept": letter, "task": task, "arch": arch, "preset": preset, "seed_offset": seed_offset,
+            "params": dict(params)}
+    if letter in UNITS["base"]:
+        spec["seeds"] = spec["seed_budget"] = base_seed_count(task, preset)
+    return validate_spec(spec)
+
+
+def base_seed_count(task: str, preset: str) -> int:
+    """Seeds of the shared base ensemble: the most any of A, C, E, G asks for at ``preset`` (the survey
+    preset gives all four the same count; smaller presets such as ``tiny`` differ)."""
+    from experiments.protocols.base import get_protocol
+
+    counts = [get_protocol(c).presets[task][preset]["seeds"] for c in UNITS["base"] if task in get_protocol(c).tasks]
+    return max(counts)
 
 
 def _cell(spec: Mapping[str, Any], result: Any, seeds: list[int], seconds: float) -> dict[str, Any]:
