@@ -3,8 +3,10 @@
     python manage.py populate_factor [--preset tiny|default] [--concepts ABC...] [--tasks digits,modadd]
                                      [--archs mlp,...] [--seeds N] [--device auto|cpu|cuda] [--list]
 
-One setup (task × architecture × preset) is one row; each concept that applies to it fills one
-column. A setup that fails is reported and skipped; the suite always runs to the end, and the command
+Superseded by ``manage.py survey`` (docs/survey.md), which measures all eight concepts on the *same*
+trained setting. This command runs each concept at its own preset, so its cells land in the rows of
+the settings they actually trained (the same ``task/arch/k=v,…`` key as resolved markets and survey
+rows use), usually one concept per row. A setup that fails is reported and skipped; the suite always runs to the end, and the command
 exits with status 1 if any setup failed.
 """
 from __future__ import annotations
@@ -20,9 +22,12 @@ from evaluator.models import FactorSource
 from evaluator.services import factor_record
 
 
-def setup_key(task: str, arch: str, preset: str) -> str:
-    """The matrix row key of a suite setup (runs from markets add their parameters to the key)."""
-    return f"{task}/{arch}/{preset}"
+def setup_key(spec: dict[str, Any]) -> str:
+    """The matrix row key of a spec's trained setting (shared with markets and the survey)."""
+    from experiments.registry import validate_spec
+    from experiments.survey.row import setting_key
+
+    return setting_key(validate_spec(spec))
 
 
 class Command(BaseCommand):
@@ -79,11 +84,16 @@ class Command(BaseCommand):
             raise CommandError("nothing to run: no (concept, task, arch) matches the filters.")
         if opts["list"]:
             for spec in plan:
-                self.stdout.write(f"{spec['concept']}  {setup_key(spec['task'], spec['arch'], spec['preset'])}")
+                self.stdout.write(f"{spec['concept']}  {setup_key(spec)}")
             return
+        self.stderr.write("note: `manage.py survey` measures all eight concepts on the same setting; "
+                          "this command runs each concept at its own preset (one cell per row)")
         failures = []
         for i, spec in enumerate(plan, 1):
-            key = setup_key(spec["task"], spec["arch"], spec["preset"])
+            try:
+                key = setup_key(spec)
+            except Exception:  # noqa: BLE001 - an invalid spec is reported below like any failure
+                key = f"{spec['task']}/{spec['arch']}/{spec['preset']}"
             label = f"[{i}/{len(plan)}] {spec['concept']} {key}"
             start = time.perf_counter()
             try:
