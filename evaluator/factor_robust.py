@@ -164,7 +164,11 @@ def partial_out(
 
 
 def correlation_matrix(frame: pd.DataFrame, *, transform: str = "rank") -> dict:
-    """Pairwise-complete correlations of the statistics (Spearman for ``"rank"``, Pearson for ``"zscore"``).
+    """Pairwise-complete correlations of the statistics, on the transform the factor analysis uses.
+
+    With ``"rank"`` each column is ranked over its own observed cells and the ranks are correlated
+    over the rows both columns observe (Spearman's rho when nothing is missing); with ``"zscore"``
+    it is Pearson's r over those rows.
 
     Returns
     -------
