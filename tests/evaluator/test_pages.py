@@ -44,7 +44,7 @@ def test_factor_page_shows_matrix_scree_loadings_and_verdict(client, factor_cell
     assert 'id="n-setups">40<' in body
     assert "Evidence of a general factor" in body or "Suggestive" in body
     assert "null 95th percentile" in body
-    assert body.count("<svg") == 3
+    assert body.count("<svg") == 7
     assert "task0/mlp/setting0" in body
     assert "/exports/factor.csv" in body
 
