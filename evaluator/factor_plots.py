@@ -18,10 +18,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _interval_rows(rows: Sequence[dict], *, label: str, width: int = 560) -> str:
-    """Rows of (name, share, ci, null): a dot with its interval against a grey band up to the null's 95th pct."""
-    left, right, top, step = 190, 16, 22, 30
-    height = top + step * len(rows) + 34
+def _interval_rows(rows: Sequence[dict], *, label: str, width: int = 440) -> str:
+    """Rows of (name, share, ci, null): a dot with its interval against a grey band up to the null's 95th
+    percentile, the name above each row so that the plot stays legible when a phone scales it down."""
+    left, right, top, step = 12, 44, 8, 42
+    height = top + step * len(rows) + 40
     upper = max([0.5, *(r["ci"][1] if r.get("ci") else r.get("share") or 0 for r in rows),
                  *(r.get("null") or 0 for r in rows)])
     upper = min(1.0, math.ceil(upper * 10) / 10)
@@ -32,31 +33,32 @@ def _interval_rows(rows: Sequence[dict], *, label: str, width: int = 560) -> str
     out = []
     for k in range(int(round(upper * 10)) + 1):
         v = k / 10
-        out.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top - 6}" y2="{height - 30}" stroke="#f2f4f7"/>')
-        out.append(f'<text x="{x(v):.1f}" y="{height - 16}" font-size="11" text-anchor="middle" '
+        out.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top}" y2="{height - 34}" stroke="#f2f4f7"/>')
+        out.append(f'<text x="{x(v):.1f}" y="{height - 20}" font-size="11" text-anchor="middle" '
                    f'fill="{_MUTED}">{_pct(v)}</text>')
-    out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 3}" font-size="11" text-anchor="middle" '
-               f'fill="{_MUTED}">share of variance on PC1 (grey: where no factor lands 95% of the time)</text>')
+    out.append(f'<text x="{left}" y="{height - 4}" font-size="11" fill="{_MUTED}">PC1 share of variance; grey: where '
+               "it lands 95% of the time with no factor</text>")
     for i, r in enumerate(rows):
-        y = top + i * step + step / 2
-        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end">{escape(r["name"])}</text>')
+        y = top + i * step + 30
+        out.append(f'<text x="{left}" y="{y - 13:.1f}" font-size="12">{escape(r["name"])}</text>')
         if r.get("share") is None:
-            out.append(f'<text x="{left + 4}" y="{y + 4:.1f}" font-size="11" fill="{_MUTED}">'
+            out.append(f'<text x="{left}" y="{y + 4:.1f}" font-size="11" fill="{_MUTED}">'
                        f'{escape(r.get("reason") or "not available")}</text>')
             continue
         null = r.get("null") or 0.0
-        out.append(f'<rect x="{x(0):.1f}" y="{y - 9:.1f}" width="{x(null) - x(0):.1f}" height="18" fill="#e4e7ec">'
+        out.append(f'<rect x="{x(0):.1f}" y="{y - 7:.1f}" width="{x(null) - x(0):.1f}" height="14" fill="#e4e7ec">'
                    f"<title>null 95th percentile {_pct(null)}</title></rect>")
-        above = r["share"] > null
-        colour = _ACCENT if above else _NO
+        colour = _ACCENT if r["share"] > null else _NO
+        end = r["share"]
         if r.get("ci"):
-            lo, hi = r["ci"]
-            out.append(f'<line x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
+            lo, end = r["ci"]
+            out.append(f'<line x1="{x(lo):.1f}" x2="{x(end):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
                        'stroke-width="3" stroke-opacity="0.45"/>')
         tip = f"{r['name']}: PC1 {_pct(r['share'])}" + (f" (CI {_pct(r['ci'][0])}–{_pct(r['ci'][1])})" if r.get("ci")
                                                         else "") + f", null 95th percentile {_pct(null)}"
         out.append(f'<circle cx="{x(r["share"]):.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(tip)}</title>'
                    "</circle>")
+        out.append(f'<text x="{x(end) + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="{colour}">{_pct(r["share"])}</text>')
     return _svg(out, width=width, height=height, label=label)
 
 

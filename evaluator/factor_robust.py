@@ -289,8 +289,8 @@ def combined_verdict(*, pooled: FactorResult, estimates: dict[str, dict], loto: 
         text += " But " + "; ".join(notes) + "."
     if pooled.verdict_code != "general_factor":
         lo, hi = pooled.pc1_ci
-        text += (f" The pooled estimate itself is not yet reliable: its CI is {_pct(lo)}–{_pct(hi)} and a reliable "
-                 f"estimate needs about {pooled.rows_needed} rows.")
+        text += (f" The pooled estimate is not yet precise enough: its CI spans {_pct(lo)}–{_pct(hi)}, and an "
+                 f"estimate within ±5 points needs about {pooled.rows_needed} rows.")
     return "suggestive", text + " Suggestive, not yet established."
 
 

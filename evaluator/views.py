@@ -52,6 +52,8 @@ VERDICT_LABELS = {
     "suggestive": "Suggestive, not established",
     "general_factor": "Evidence of a general factor",
 }
+COVARIATE_NAMES = {"cov_final_train_loss": "final train loss", "cov_test_accuracy": "test accuracy",
+                   "cov_steps_to_target": "steps to reach it"}
 _ESTIMATE_HELP = {
     "pooled_rank": "Every row, each statistic replaced by its rank (the headline estimate).",
     "pooled_z": "Every row, each statistic z-scored instead of ranked: does the transform matter?",
@@ -74,6 +76,7 @@ def factor(request: HttpRequest) -> HttpResponse:
         for c in f["loadings"]
     ]
     r2 = f["partial_info"].get("r2") or {}
+    covariates = [COVARIATE_NAMES.get(c, c) for c in f["partial_info"].get("covariates", [])]
     return render(request, "evaluator/factor.html", {
         "f": f,
         "verdict_label": VERDICT_LABELS.get(f["verdict_code"], f["verdict_code"]),
@@ -81,6 +84,7 @@ def factor(request: HttpRequest) -> HttpResponse:
         "n_measured": f["n_cells"] - f["n_missing_cells"],
         "loadings_rows": loadings_rows,
         "estimate_rows": [{**e, "key": k, "help": _ESTIMATE_HELP[k]} for k, e in estimates.items()],
+        "covariates": covariates,
         "r2_rows": [(c, CONCEPT_NAMES.get(c, c), r2.get(c)) for c in CONCEPTS if c in r2],
         "concepts": [(c, CONCEPT_NAMES[c], f["statistics"][c]) for c in CONCEPTS],
         "heatmap": plots.heatmap_svg(f["matrix"], f["concepts"]),
