@@ -49,9 +49,9 @@ def test_scatter_matrix_colours_points_by_task_and_escapes_task_names():
     svg = factor_plots.scatter_matrix_svg(_records(frame), list(LETTERS))
     root = _svg(svg)
     assert "<b>" not in svg and "&lt;b&gt;" in svg
-    points = [c for c in root.iter(f"{NS}circle") if c.get("r") == "1.6"]
-    assert len(points) == 12 * 28  # every row in every panel below the diagonal
-    assert len({c.get("fill") for c in points}) == 3
+    paths = [p for p in root.iter(f"{NS}path") if p.get("class") == "dots"]
+    assert sum(p.get("d").count("M") for p in paths) == 12 * 28  # every row in every panel below the diagonal
+    assert len({p.get("stroke") for p in paths}) == 3
 
 
 def test_correlation_cells_carry_sign_colour_and_missing_pairs():
