@@ -39,10 +39,12 @@ from evaluator.factor import FactorResult, general_factor
 from evaluator.factor_parts import batched_corr, standardise
 from experiments.concepts import LETTERS
 
-__all__ = ["COVARIATES", "centre_within", "combined_verdict", "correlation_matrix", "factor_report",
+__all__ = ["COVARIATES", "VERDICT_CODES", "centre_within", "combined_verdict", "correlation_matrix", "factor_report",
            "leave_one_group_out", "partial_out"]
 
 COVARIATES: tuple[str, ...] = ("cov_final_train_loss", "cov_test_accuracy", "cov_steps_to_target")
+VERDICT_CODES: tuple[str, ...] = ("insufficient_data", "no_evidence", "contrast", "task_only", "convergence_only",
+                                  "suggestive", "general_factor")
 _TRANSFORMS = ("rank", "zscore")
 
 

@@ -157,3 +157,12 @@ def test_combined_verdict_keeps_a_pooled_no_evidence():
 def test_invalid_inputs_raise(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_every_verdict_code_has_a_page_label():
+    from evaluator.factor_robust import VERDICT_CODES
+    from evaluator.views import VERDICT_LABELS
+
+    assert set(VERDICT_LABELS) == set(VERDICT_CODES)
+    for kind in ("factor", "none", "task", "covariate"):
+        assert factor_report(survey_frame(kind, 40), **FAST)["verdict_code"] in VERDICT_CODES
