@@ -341,7 +341,8 @@ def factor_report(
     }
     n_tasks = len(set(tasks))
     if n_tasks < 2:
-        estimates["within_task"] = _estimate(None, label="within tasks", reason="only one task measured")
+        estimates["within_task"] = _estimate(None, label="within tasks",
+                                             reason="only one task measured" if n_tasks else "no rows yet")
     else:
         within = centre_within(stats, tasks)
         estimates["within_task"] = _estimate(general_factor(within, transform="zscore", **options),
