@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from evaluator import selectors
 from evaluator.factor import CONCEPTS
+from evaluator.factor_robust import VERDICT_CODES
 from evaluator.models import ForecasterKind
 from market.api.pagination import StandardPagination
 
@@ -77,9 +78,26 @@ class FactorView(APIView):
             "fa_loadings": serializers.DictField(child=serializers.FloatField()),
             "rows_needed": serializers.IntegerField(),
             "n_missing": serializers.IntegerField(),
-            "verdict": serializers.CharField(),
-            "verdict_code": serializers.ChoiceField(
-                choices=["insufficient_data", "no_evidence", "suggestive", "contrast", "general_factor"]),
+            "verdict": serializers.CharField(help_text="The combined verdict (pooled estimate and its checks)."),
+            "verdict_code": serializers.ChoiceField(choices=list(VERDICT_CODES)),
+            "pooled_verdict": serializers.CharField(help_text="The all-rows analysis's own verdict."),
+            "pooled_verdict_code": serializers.CharField(
+                help_text="insufficient_data, no_evidence, contrast, suggestive or general_factor"),
+            "estimates": serializers.DictField(
+                child=serializers.DictField(),
+                help_text="pooled_rank, pooled_z, within_task (statistics centred per task), partialled (training "
+                          "progress regressed out): {label, available, reason, n_rows, pc1_share, pc1_ci, null_p95, "
+                          "above_null, ci_above_null, loadings, loadings_ci, fa_loadings, eigenvalues, …}"),
+            "leave_one_task_out": serializers.ListField(
+                child=serializers.DictField(), help_text="{left_out, n_left_out, n_rows, pc1_share, null_p95, above_null}"),
+            "correlation": serializers.DictField(help_text="{columns, matrix (null: < 3 common rows), n_pairs}"),
+            "partial_info": serializers.DictField(help_text="{covariates, dropped, n_imputed, r2}"),
+            "tasks": serializers.DictField(child=serializers.IntegerField(), help_text="rows per task"),
+            "n_cells": serializers.IntegerField(),
+            "n_missing_cells": serializers.IntegerField(help_text="over the whole matrix (n_missing: analysed rows)"),
+            "statistics": serializers.DictField(child=serializers.CharField(), help_text="letter → statistic name"),
+            "provenance": serializers.DictField(help_text="dataset-level provenance: source, design hash, …"),
+            "data_version": serializers.CharField(help_text="SHA-256 of the matrix and its provenance"),
         }),
     )
     def get(self, request: Request) -> Response:

@@ -155,8 +155,11 @@ def loadings_svg(loadings: dict[str, float], ci: dict[str, Sequence[float]], fa:
     return _svg(out, height=height, label=label)
 
 
-def heatmap_svg(rows: Sequence[dict], concepts: Sequence[str], *, label: str = "Setups × concepts") -> str:
-    """The factor matrix; each cell is coloured by its percentile within its column (missing: hatched grey)."""
+def heatmap_svg(rows: Sequence[dict], concepts: Sequence[str], *, label: str = "Setups × concepts",
+                print_values: int = 60) -> str:
+    """The factor matrix; each cell is coloured by its percentile within its column (missing: hatched grey).
+    Values are printed in the cells up to ``print_values`` rows; beyond that only each cell's tooltip holds
+    its value, which keeps a survey of a few hundred rows to a page of reasonable weight."""
     if not rows:
         return _empty(label, "No setups measured yet")
     cell_w, cell_h, left, top = 44, 22, 210, 26
@@ -194,8 +197,9 @@ def heatmap_svg(rows: Sequence[dict], concepts: Sequence[str], *, label: str = "
             out.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
                        f'fill="rgb({red},{green},{blue})" stroke="#e4e7ec"><title>{escape(name)} · {escape(c)}: '
                        f"{value:.4g}</title></rect>")
-            out.append(f'<text x="{x + cell_w / 2 - 1}" y="{y + 15}" font-size="10" text-anchor="middle" '
-                       f'fill="{text_color}">{value:.2g}</text>')
+            if len(rows) <= print_values:
+                out.append(f'<text x="{x + cell_w / 2 - 1}" y="{y + 15}" font-size="10" text-anchor="middle" '
+                           f'fill="{text_color}">{value:.2g}</text>')
     return _svg(out, width=width, height=height, label=label)
 
 

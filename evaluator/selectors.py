@@ -10,13 +10,16 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.utils import timezone
 
 from evaluator.calibration import calibration_summary
 from evaluator.community import community_aggregate
 from evaluator.community import community_series as community_series_math
-from evaluator.factor import CONCEPTS, general_factor
+from evaluator.factor import CONCEPTS
+from evaluator.factor_robust import factor_report
 from evaluator.leaderboard import leaderboard_table
 from evaluator.models import FactorCell, ForecasterKind, Score, ScoreKind
+from experiments.concepts import CONCEPTS as CONCEPT_INFO
 
 REFERENCE_LABELS = {
     ForecasterKind.MARKET_PRICE: "market price",
@@ -201,78 +204,177 @@ def survey_matrix() -> pd.DataFrame:
             keys[row.pk] = setting_key(concept_spec("A", row.task, row.arch, row.params, preset=row.campaign.preset))
         key = keys[row.pk]
         campaign = row.campaign
-        rec = records.setdefault(key, {"setup": key, "task": row.task, "arch": row.arch, "_campaign": campaign.pk,
+        rec = records.setdefault(key, {"setup": key, "task": row.task, "arch": row.arch, "_campaign_id": campaign.pk,
                                        "source": f"survey {campaign.name} ({campaign.get_source_display()})",
                                        **{f"cov_{c}": (row.covariates or {}).get(c) for c in COVARIATES}})
-        if rec["_campaign"] != campaign.pk or cell.concept in rec:
+        if rec["_campaign_id"] != campaign.pk or cell.concept in rec:
             continue  # an older campaign's cell of a setting the newest one measured
         rec[cell.concept] = cell.statistic
         rec[f"{cell.concept}_ci_low"], rec[f"{cell.concept}_ci_high"] = cell.ci_low, cell.ci_high
     columns = ["task", "arch", *CONCEPTS, *[f"{c}_ci_{e}" for c in CONCEPTS for e in ("low", "high")],
-               *[f"cov_{c}" for c in COVARIATES], "source"]
+               *[f"cov_{c}" for c in COVARIATES], "source", "_campaign_id"]
     if not records:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="setup"))
-    frame = pd.DataFrame.from_records(list(records.values())).set_index("setup").drop(columns="_campaign")
+    frame = pd.DataFrame.from_records(list(records.values())).set_index("setup")
     return frame.reindex(columns=columns).sort_index()
 
 
-def factor_matrix() -> pd.DataFrame:
-    """The setups × concepts matrix: index ``setup``, columns ``task, arch, A … H`` (NaN = missing),
-    plus the survey's CI, covariate and source columns where a row comes from the survey.
+_CELL_EXTRAS = ("ci_low", "ci_high")  # per-cell fields, passed through as ``<letter>_ci_low`` / ``_ci_high``
+_SUMMARY_VERSION = 2  # bump when the summary's shape changes, so no cached summary of the old shape is served
 
-    Survey rows (all eight concepts on one setting) come first; cells recorded from resolved markets
-    (``FactorCell``) fill the same row when their setting matches, and add rows of their own otherwise.
+
+def _cells_matrix() -> pd.DataFrame:
+    """Cells stored from resolved markets and ``populate_factor`` (``FactorCell``), in the matrix contract.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``setup`` (the row key), with columns ``task``, ``arch``, the concept letters
+        ``A`` … ``H`` (floats, higher = more path-dependent, NaN = missing), ``source`` (where the
+        row's cells came from, e.g. ``"run"``, ``"suite"`` or ``"run+suite"``), and, when the stored
+        cells carry them, ``<letter>_ci_low`` / ``<letter>_ci_high`` and row covariates ``cov_*``
+        (final train loss, test accuracy, steps to reach it; NaN allowed). ``frame.attrs["provenance"]``
+        is a dict of dataset-level provenance (source, and design hash or commit when known).
     """
-    survey = survey_matrix()
-    rows = list(FactorCell.objects.values("setup", "task", "arch", "concept", "statistic"))
+    fields = {f.name for f in FactorCell._meta.get_fields()}
+    cell_extras = [f for f in _CELL_EXTRAS if f in fields]
+    row_extras = sorted(f for f in fields if f.startswith("cov_"))
+    rows = list(FactorCell.objects.values("setup", "task", "arch", "concept", "statistic", "source",
+                                          *cell_extras, *row_extras))
     if not rows:
-        return survey if len(survey) else survey[["task", "arch", *CONCEPTS]]
+        out = pd.DataFrame(columns=["task", "arch", *CONCEPTS, "source"], index=pd.Index([], name="setup"))
+        out.attrs["provenance"] = {"source": "no cells stored"}
+        return out
     frame = pd.DataFrame(rows)
     values = frame.pivot_table(index="setup", columns="concept", values="statistic", aggfunc="first")
-    values = values.reindex(columns=list(CONCEPTS))
-    meta = frame.groupby("setup")[["task", "arch"]].first()
-    cells = meta.join(values)
-    cells.columns.name = None
-    if len(survey):
-        out = survey.combine_first(cells)
-        out = out.reindex(columns=list(survey.columns))
-        out["source"] = out["source"].fillna("resolved markets")
-    else:
-        out = cells
+    out = frame.groupby("setup")[["task", "arch"]].first().join(values.reindex(columns=list(CONCEPTS)))
+    for extra in cell_extras:
+        wide = frame.pivot_table(index="setup", columns="concept", values=extra, aggfunc="first", dropna=False)
+        out = out.join(wide.reindex(columns=list(CONCEPTS)).add_suffix(f"_{extra}"))
+    if row_extras:
+        out = out.join(frame.groupby("setup")[row_extras].first())
+    out["source"] = frame.groupby("setup")["source"].agg(lambda s: "+".join(sorted(set(s))))
+    out = out.sort_index()
+    out.columns.name = None
     out.index.name = "setup"
-    return out.sort_index()
+    counts = frame["source"].value_counts().sort_index()
+    out.attrs["provenance"] = {"source": "stored factor cells (" + ", ".join(f"{k}: {v}" for k, v in counts.items())
+                                         + ")"}
+    return out
 
 
-def factor_summary() -> dict:
-    """The general-factor analysis of the current matrix (cached per matrix content).
+def factor_matrix() -> pd.DataFrame:
+    """The general-factor matrix: survey rows, with cells of resolved markets merged by setting.
+
+    Survey rows measure all eight concepts on one setting (``survey_matrix``); a ``FactorCell`` of the
+    same setting key fills a missing cell of that row, and other settings add rows of their own. The
+    contract (columns, ``source``, ``attrs["provenance"]``) is :func:`_cells_matrix`'s.
+    """
+    from experiments.survey.models import SurveyCampaign
+
+    survey, cells = survey_matrix(), _cells_matrix()
+    if not len(survey):
+        return cells
+    out = survey.combine_first(cells) if len(cells) else survey.copy()
+    columns = [*survey.columns, *[c for c in cells.columns if c not in survey.columns]]
+    out = out.reindex(columns=columns).sort_index()
+    out.index.name = "setup"
+    ids = {int(i) for i in survey["_campaign_id"].dropna()} if "_campaign_id" in survey else set()
+    campaigns = list(SurveyCampaign.objects.filter(pk__in=ids).order_by("-created_at")) if ids else []
+    provenance: dict = {}
+    if campaigns:
+        newest = campaigns[0]
+        provenance = {
+            "source": "; ".join(f"survey {c.name} ({c.get_source_display()})" for c in campaigns),
+            "design_sha256": newest.design_sha256, "preset": newest.preset,
+            **{k: v for k, v in (newest.provenance or {}).items()
+               if k in ("dataset", "csv_sha256", "code_versions", "torch_versions", "devices", "exported_at")},
+        }
+    if len(cells):
+        provenance["market_cells"] = cells.attrs.get("provenance", {}).get("source", "")
+    out = out.drop(columns=["_campaign_id"], errors="ignore")
+    out.attrs["provenance"] = provenance
+    return out
+
+
+def _records(matrix: pd.DataFrame) -> list[dict]:
+    """The matrix as JSON-ready rows: ``setup`` plus every column, None for a missing cell."""
+    records = []
+    for setup, row in matrix.iterrows():
+        rec: dict = {"setup": setup}
+        for column, value in row.items():
+            if isinstance(value, float | np.floating):
+                rec[column] = None if not math.isfinite(value) else float(value)
+            else:
+                rec[column] = None if pd.isna(value) else value
+        records.append(rec)
+    return records
+
+
+def factor_data_version(matrix: pd.DataFrame) -> str:
+    """SHA-256 of the matrix content and its provenance: the key of everything derived from it."""
+    text = matrix.to_csv(float_format="%.12g") + repr(sorted(matrix.attrs.get("provenance", {}).items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def factor_summary(*, matrix: pd.DataFrame | None = None) -> dict:
+    """The general-factor analysis of a survey matrix (default: :func:`factor_matrix`), cached per data version.
 
     Returns
     -------
     dict
-        ``FactorResult.to_dict()`` plus ``n_setups`` (all rows of the matrix), ``matrix`` (a list of
-        ``{setup, task, arch, A … H}`` with None for missing cells) and ``concepts``.
+        The pooled :class:`~evaluator.factor.FactorResult` (rank transform) as a dict, which keeps the
+        DESIGN §9 fields (``pc1_share, pc1_ci, null_p95, loadings, …``), plus ``n_setups``,
+        ``matrix`` (rows with None for missing cells), ``concepts``, ``statistics`` (letter → name),
+        ``provenance``, ``data_version``, and the robustness report of
+        :func:`evaluator.factor_robust.factor_report`: ``estimates``, ``leave_one_task_out``,
+        ``correlation``, ``partial_info``, ``tasks``, ``n_cells``, ``n_missing_cells``. ``verdict`` and
+        ``verdict_code`` are the combined verdict; the pooled one is ``pooled_verdict(_code)``.
     """
-    matrix = factor_matrix()
-    n_boot = int(_option("FACTOR_BOOTSTRAP", 2000))
-    n_null = int(_option("FACTOR_NULL", 1000))
-    digest = hashlib.sha256(
-        matrix.to_csv(float_format="%.12g").encode() + f"|{n_boot}|{n_null}".encode()
-    ).hexdigest()
-    key = f"evaluator:factor:{digest}"
+    matrix = factor_matrix() if matrix is None else matrix
+    options = {"n_bootstrap": int(_option("FACTOR_BOOTSTRAP", 2000)), "n_null": int(_option("FACTOR_NULL", 1000)),
+               "loto_bootstrap": int(_option("FACTOR_LOTO_BOOTSTRAP", 200)),
+               "loto_null": int(_option("FACTOR_LOTO_NULL", 500))}
+    version = factor_data_version(matrix)
+    key = f"evaluator:factor:v{_SUMMARY_VERSION}:{version}:" + ":".join(str(v) for v in options.values())
     cached = cache.get(key)
     if cached is not None:
         return cached
-    result = general_factor(matrix[list(CONCEPTS)].astype(float), n_bootstrap=n_boot, n_null=n_null).to_dict()
-    records = []
-    for setup, row in matrix.iterrows():
-        rec = {"setup": setup, "task": row["task"], "arch": row["arch"]}
-        for c in CONCEPTS:
-            value = row[c]
-            rec[c] = None if pd.isna(value) else float(value)
-        records.append(rec)
-    summary = {**result, "n_setups": int(matrix.shape[0]), "matrix": records, "concepts": list(CONCEPTS)}
+    report = factor_report(matrix, **options)
+    pooled = report.pop("pooled")
+    summary = {
+        **pooled, **report,
+        "pooled_verdict": pooled["verdict"], "pooled_verdict_code": pooled["verdict_code"],
+        "n_setups": int(matrix.shape[0]), "matrix": _records(matrix), "concepts": list(CONCEPTS),
+        "statistics": {c: CONCEPT_INFO[c].statistic for c in CONCEPTS},
+        "provenance": dict(matrix.attrs.get("provenance", {})), "data_version": version,
+    }
     cache.set(key, summary, timeout=24 * 3600)
     return summary
+
+
+def factor_export(*, matrix: pd.DataFrame | None = None) -> tuple[list[str], pd.DataFrame]:
+    """The matrix for download and its provenance header, one ``# key: value`` line each.
+
+    The header names the site's code version, the data version (:func:`factor_data_version`), the
+    generation time, every dataset-level provenance entry (``source``, ``design_sha256``, …), the
+    statistic behind each concept letter and how to read the file (``pandas.read_csv(f, comment="#")``).
+    Each row also keeps its own ``source`` column.
+    """
+    from experiments.provenance import code_version  # imports torch; only the download needs it
+
+    matrix = factor_matrix() if matrix is None else matrix
+    header = [
+        "pathmarket general-factor matrix: one row per setting; A-H oriented so that higher = more "
+        "path-dependent; an empty cell is not measured",
+        f"generated_at: {timezone.now().isoformat(timespec='seconds')}",
+        f"site_code_version: {code_version()}",
+        f"data_version: sha256:{factor_data_version(matrix)}",
+        *(f"{key}: {value}" for key, value in sorted(matrix.attrs.get("provenance", {}).items())),
+        "statistics: " + ", ".join(f"{c}={CONCEPT_INFO[c].statistic}" for c in CONCEPTS),
+        "read with: pandas.read_csv(path, comment='#')",
+    ]
+    return [line.replace("\n", " ").replace("\r", " ") for line in header], matrix.reset_index()
 
 
 # --- exports -----------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from evaluator import plots, selectors
+from evaluator import factor_plots, plots, selectors
 from evaluator.factor import CONCEPTS
 from evaluator.models import ForecasterKind
 from experiments.concepts import CONCEPTS as CONCEPT_INFO
@@ -43,22 +43,58 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     })
 
 
+VERDICT_LABELS = {
+    "insufficient_data": "Not enough rows yet",
+    "no_evidence": "No evidence of a general factor",
+    "contrast": "A contrast between concepts, not a factor",
+    "task_only": "Only tells tasks apart",
+    "convergence_only": "Only training progress",
+    "suggestive": "Suggestive, not established",
+    "general_factor": "Evidence of a general factor",
+}
+COVARIATE_NAMES = {"cov_final_train_loss": "final train loss", "cov_test_accuracy": "test accuracy",
+                   "cov_steps_to_target": "steps to reach it"}
+_ESTIMATE_HELP = {
+    "pooled_rank": "Every row, each statistic replaced by its rank (the headline estimate).",
+    "pooled_z": "Every row, each statistic z-scored instead of ranked: does the transform matter?",
+    "within_task": "Each statistic centred on its task's mean: only differences between settings of the same task "
+                   "are left, so a factor that merely tells tasks apart vanishes here.",
+    "partialled": "Each statistic's ranks regressed on the ranks of final train loss, test accuracy and steps to "
+                  "reach it; the residuals are analysed. A factor that is only how far training got vanishes here.",
+}
+
+
 @require_GET
 def factor(request: HttpRequest) -> HttpResponse:
-    summary = selectors.factor_summary()
+    f = selectors.factor_summary()
+    estimates = f["estimates"]
     loadings_rows = [
-        {"concept": c, "name": CONCEPT_NAMES.get(c, c), "loading": summary["loadings"][c],
-         "ci": summary["loadings_ci"].get(c), "fa": summary["fa_loadings"].get(c)}
-        for c in summary["loadings"]
+        {"concept": c, "name": CONCEPT_NAMES.get(c, c), "statistic": f["statistics"].get(c), "loading": f["loadings"][c],
+         "ci": f["loadings_ci"].get(c), "fa": f["fa_loadings"].get(c),
+         "within": estimates["within_task"].get("loadings", {}).get(c),
+         "partialled": estimates["partialled"].get("loadings", {}).get(c)}
+        for c in f["loadings"]
     ]
+    r2 = f["partial_info"].get("r2") or {}
+    covariates = [COVARIATE_NAMES.get(c, c) for c in f["partial_info"].get("covariates", [])]
     return render(request, "evaluator/factor.html", {
-        "f": summary,
-        "more_needed": max(summary["rows_needed"] - summary["n_setups"], 0),
+        "f": f,
+        "verdict_label": VERDICT_LABELS.get(f["verdict_code"], f["verdict_code"]),
+        "more_needed": max(f["rows_needed"] - f["n_setups"], 0),
+        "n_measured": f["n_cells"] - f["n_missing_cells"],
         "loadings_rows": loadings_rows,
-        "concepts": [(c, CONCEPT_NAMES[c]) for c in CONCEPTS],
-        "heatmap": plots.heatmap_svg(summary["matrix"], summary["concepts"]),
-        "scree": plots.scree_svg(summary["eigenvalues"], summary["null_eigen_p95"]),
-        "loadings_plot": plots.loadings_svg(summary["loadings"], summary["loadings_ci"], summary["fa_loadings"]),
+        "estimate_rows": [{**e, "key": k, "help": _ESTIMATE_HELP[k]} for k, e in estimates.items()],
+        "covariates": covariates,
+        "r2_rows": [(c, CONCEPT_NAMES.get(c, c), r2.get(c)) for c in CONCEPTS if c in r2],
+        "concepts": [(c, CONCEPT_NAMES[c], f["statistics"][c]) for c in CONCEPTS],
+        "heatmap": plots.heatmap_svg(f["matrix"], f["concepts"]),
+        "scree": plots.scree_svg(f["eigenvalues"], f["null_eigen_p95"]),
+        "loadings_plot": plots.loadings_svg(f["loadings"], f["loadings_ci"], f["fa_loadings"]),
+        "estimates_plot": factor_plots.estimates_svg(estimates),
+        "loto_plot": factor_plots.loto_svg(f["leave_one_task_out"], pooled_share=f["pc1_share"],
+                                           pooled_null=f["null_p95"]),
+        "correlation_plot": factor_plots.correlation_svg(f["correlation"], names=CONCEPT_NAMES),
+        "scatter_plot": factor_plots.scatter_matrix_svg(f["matrix"], f["concepts"]),
     })
 
 
@@ -85,15 +121,17 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_response(frame: pd.DataFrame, filename: str) -> HttpResponse:
-    """CSV download; text cells that a spreadsheet would run as a formula are prefixed with a quote."""
+def _csv_response(frame: pd.DataFrame, filename: str, *, header: list[str] | None = None) -> HttpResponse:
+    """CSV download; text cells that a spreadsheet would run as a formula are prefixed with a quote.
+    ``header`` lines go first, each prefixed with ``# ``."""
     frame = frame.copy()
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].map(
                 lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_PREFIXES) else v
             )
-    response = HttpResponse(frame.to_csv(index=False), content_type="text/csv; charset=utf-8")
+    preamble = "".join(f"# {line}\n" for line in header or [])
+    response = HttpResponse(preamble + frame.to_csv(index=False), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -110,7 +148,11 @@ def export_scores(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def export_factor(request: HttpRequest) -> HttpResponse:
-    return _csv_response(selectors.factor_matrix().reset_index(), "pathmarket-factor-matrix.csv")
+    """The matrix as CSV. Provenance travels in ``#``-prefixed header lines (site code version, data version,
+    generation time, source, design hash when known, the statistic of each letter) and in each row's
+    ``source`` column; ``pandas.read_csv(f, comment="#")`` reads it (docs/evaluator.md)."""
+    header, frame = selectors.factor_export()
+    return _csv_response(frame, "pathmarket-factor-matrix.csv", header=header)
 
 
 def _own(request: HttpRequest, username: str):

@@ -35,7 +35,7 @@ def test_factor_has_the_contract_fields(client, factor_cells):
     data = client.get("/api/v1/factor/").json()
     assert {"n_setups", "matrix", "pc1_share", "pc1_ci", "null_p95", "loadings", "verdict"} <= set(data)
     assert data["n_setups"] == 40 and len(data["matrix"]) == 40
-    assert set(data["matrix"][0]) == {"setup", "task", "arch", *"ABCDEFGH"}
+    assert set(data["matrix"][0]) == {"setup", "task", "arch", *"ABCDEFGH", "source"}
     assert data["n_missing"] == sum(1 for r in data["matrix"] for c in "ABCDEFGH" if r[c] is None)
     assert data["pc1_ci"][0] <= data["pc1_share"] <= data["pc1_ci"][1]
     assert data["pc1_share"] > data["null_p95"]

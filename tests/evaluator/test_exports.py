@@ -13,7 +13,7 @@ def _csv(response) -> pd.DataFrame:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    return pd.read_csv(io.StringIO(response.content.decode()))
+    return pd.read_csv(io.StringIO(response.content.decode()), comment="#")
 
 
 def test_public_exports(client, resolved_markets, factor_cells):
