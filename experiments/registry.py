@@ -66,7 +66,7 @@ def _int_field(value: Any, field: str, low: int, high: int) -> int:
 
 
 def _allowed_params(protocol: Protocol, task_name: str) -> dict[str, ParamDef]:
-    return {**get_task(task_name).params, **protocol.protocol_params}
+    return {**get_task(task_name).params, **protocol.params_for(task_name)}
 
 
 def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
