@@ -79,6 +79,8 @@ class Protocol:
     orientation: ClassVar[str]
     """One sentence: why a higher statistic means more path dependence (from ``experiments.concepts``)."""
     tasks: ClassVar[tuple[str, ...]]
+    archs: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Per task, the architectures the protocol supports where fewer than the task's own."""
     Config: ClassVar[type[ProtocolConfig]] = ProtocolConfig
     protocol_params: ClassVar[dict[str, ParamDef]] = COMMON_PROTOCOL_PARAMS
     renamed: ClassVar[dict[str, str]] = {}

@@ -60,7 +60,6 @@ import torch
 from experiments import plots
 from experiments.mltasks import get_task
 from experiments.mltasks.base import TaskData
-from experiments.params import SpecError
 from experiments.protocols._shared import base_member, ci, save_figure, sorted_outputs, sub_progress
 from experiments.protocols._variants import (
     CUE_TASKS,
@@ -160,6 +159,7 @@ class InductiveBias(Protocol):
     concept = "H"
     title = "Existence of a closed-form inductive bias"
     tasks = ("digits", "gotu", "lms", "sparse_parity")
+    archs = {task: ("mlp",) for task in CUE_TASKS}  # the cue is an extra input
     Config = InductiveBiasConfig
     protocol_params = dict(COMMON_PROTOCOL_PARAMS)
     seeds = {"tiny": (4, 8), "default": (16, 32)}
@@ -174,18 +174,11 @@ class InductiveBias(Protocol):
     # (hours on this CPU, see docs/protocols.md), so it has no measured figure here
     cpu_seconds: dict[str, float] = {"gotu": 103.2, "lms": 115.3}
 
-    def validate(self, task: str, params: Any) -> None:
-        super().validate(task, params)
-        if task == "sparse_parity" and params["k"] < 1:
-            raise SpecError("params.k", "needs at least one relevant bit")
-
     def train_seeds(self, config: ProtocolConfig, seeds: list[int], *, device: str = "auto",
                     progress: Progress | None = None) -> list[dict[str, Any]]:
         """For every variant: the full model and each candidate learned alone, all seeds at once."""
         task = get_task(config.task)
         params = config.task_params
-        if config.task in CUE_TASKS and config.arch != "mlp":
-            raise SpecError("arch", f"concept H on {config.task} runs on mlp only (the cue is an extra input)")
         dev = resolve_device(device)
         variants = variants_of(config.task, params, config.arch)
         spec = replace(task.train_spec(params), eval_points=50)
