@@ -31,6 +31,12 @@ def test_runs_are_deterministic_and_independent_of_chunking(tmp_path):
     check_chunking(spec, tmp_path, ("behaviour", "behaviour_early", "behaviour_late"))
 
 
+def test_mask_runs_are_deterministic_and_independent_of_chunking(tmp_path):
+    spec = {"concept": "F", "task": "sparse_parity", "preset": "tiny", "seeds": 3, "params": {"steps": 80}}
+    check_deterministic(spec)
+    check_chunking(spec, tmp_path, ("behaviour", "behaviour_early", "behaviour_late", "loss_drop_fraction_early"))
+
+
 def test_hooks_act_only_inside_their_window():
     _, config, _ = build({"concept": "F", "task": "lms", "preset": "tiny"})
     hooks = make_hooks(config, (2, 4), config.task_params)

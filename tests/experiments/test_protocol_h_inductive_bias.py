@@ -17,7 +17,7 @@ from experiments.protocols._variants import cue_variants, first_learned, relativ
 from experiments.protocols.inductive_bias import minimal_units, run_variant
 from experiments.registry import build, validate_spec
 from experiments.trainer import TrainResult
-from tests.experiments.protocol_support import check_deterministic, check_tiny
+from tests.experiments.protocol_support import check_chunking, check_deterministic, check_tiny
 
 
 @pytest.mark.parametrize("task", ["digits", "gotu", "lms", "sparse_parity"])
@@ -38,8 +38,12 @@ def test_tiny_preset_reports_both_hit_rates(task, tmp_path):
 
 def test_runs_are_deterministic():
     check_deterministic({"concept": "H", "task": "gotu", "preset": "tiny", "seeds": 2, "params": {"steps": 60}})
-    check_deterministic({"concept": "H", "task": "sparse_parity", "preset": "tiny", "seeds": 2,
-                         "params": {"steps": 60}})
+
+
+def test_cue_runs_are_deterministic_and_independent_of_chunking(tmp_path):
+    spec = {"concept": "H", "task": "sparse_parity", "preset": "tiny", "seeds": 2, "params": {"steps": 60}}
+    check_deterministic(spec)
+    check_chunking(spec, tmp_path, ("behaviour", "hit_static", "hit_dynamic", "score_1", "units_parity_1"))
 
 
 def _variant_outcome(task: str, gamma: float, steps: int) -> dict:
