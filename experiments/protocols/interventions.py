@@ -92,8 +92,7 @@ class InterventionsConfig(ProtocolConfig):
 
 def outcome_name(task: str) -> str:
     """What F compares between the arms on ``task``."""
-    name = get_task(task).behaviour_name
-    return f"{name} (steps outside the window)" if task in DROP_TIME_TASKS else name
+    return "loss-drop time (outside window)" if task in DROP_TIME_TASKS else get_task(task).behaviour_name
 
 
 def chosen_intervention(config: InterventionsConfig) -> str:
