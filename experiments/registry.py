@@ -66,7 +66,7 @@ def _int_field(value: Any, field: str, low: int, high: int) -> int:
 
 
 def _allowed_params(protocol: Protocol, task_name: str) -> dict[str, ParamDef]:
-    return {**get_task(task_name).params, **protocol.protocol_params}
+    return {**get_task(task_name).params, **protocol.params_for(task_name)}
 
 
 def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,8 +92,9 @@ def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         raise SpecError("task", f"{task_name!r} is not a task of concept {concept}; allowed: {', '.join(protocol.tasks)}")
     task = get_task(task_name)
     arch = spec.get("arch") or task.archs[0]
-    if arch not in task.archs:
-        raise SpecError("arch", f"{arch!r} is not an architecture of {task_name}; allowed: {', '.join(task.archs)}")
+    archs = protocol.archs.get(task_name, task.archs)
+    if arch not in archs:
+        raise SpecError("arch", f"{arch!r} is not an architecture of {concept}/{task_name}; allowed: {', '.join(archs)}")
     preset = spec.get("preset") or "default"
     if preset not in PRESETS:
         raise SpecError("preset", f"{preset!r} is not a preset; allowed: {', '.join(PRESETS)}")
@@ -272,7 +273,7 @@ def catalog() -> dict[str, Any]:
                       for k, d in sorted(_allowed_params(protocol, name).items())}
             default_spec = {"concept": concept, "task": name, "preset": "default"}
             tasks[name] = {
-                "archs": list(task.archs), "behaviour": task.behaviour_name, "params": params,
+                "archs": list(protocol.archs.get(name, task.archs)), "behaviour": task.behaviour_name, "params": params,
                 "presets": presets, "estimated_cost_default": estimate_cost(validate_spec(default_spec)),
                 "measured_cpu_seconds_default": protocol.cpu_seconds.get(name),
             }

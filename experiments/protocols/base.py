@@ -14,7 +14,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -79,8 +79,13 @@ class Protocol:
     orientation: ClassVar[str]
     """One sentence: why a higher statistic means more path dependence (from ``experiments.concepts``)."""
     tasks: ClassVar[tuple[str, ...]]
+    archs: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Per task, the architectures the protocol supports where fewer than the task's own."""
     Config: ClassVar[type[ProtocolConfig]] = ProtocolConfig
     protocol_params: ClassVar[dict[str, ParamDef]] = COMMON_PROTOCOL_PARAMS
+    renamed: ClassVar[dict[str, str]] = {}
+    """Protocol parameter → its spelling on tasks that have a parameter of the same name (e.g. D's snap
+    ``margin`` is ``snap_margin`` on lms, whose ``margin`` is the class gap); elsewhere the name is kept."""
     min_seeds: ClassVar[int] = 2
     seeds: ClassVar[dict[str, tuple[int, int]]] = {"tiny": (6, 12), "default": (32, 64)}
     """Per preset: (seeds, seed_budget)."""
@@ -105,7 +110,7 @@ class Protocol:
             out[name] = {}
             for preset, (seeds, budget) in self.seeds.items():
                 params = task.defaults(preset)
-                params.update({k: d.default for k, d in self.protocol_params.items()})
+                params.update({k: d.default for k, d in self.params_for(name).items()})
                 params.update(self.preset_params.get(preset, {}))
                 params.update(self.task_presets.get(name, {}).get(preset, {}))
                 out[name][preset] = {"seeds": seeds, "seed_budget": budget, "params": dict(sorted(params.items()))}
@@ -116,10 +121,30 @@ class Protocol:
             out[name][survey.SURVEY] = {"seeds": seeds, "seed_budget": budget, "params": dict(sorted(params.items()))}
         return out
 
+    def spelling(self, task: str) -> dict[str, str]:
+        """{name on ``task``: config field} of every protocol parameter (see ``renamed``)."""
+        from experiments.mltasks import get_task
+
+        taken = get_task(task).params
+        spelled = {}
+        for name in self.protocol_params:
+            if name in taken:
+                if name not in self.renamed:
+                    raise ValueError(f"protocol {self.concept} parameter {name!r} collides with a {task} parameter")
+                spelled[self.renamed[name]] = name
+            else:
+                spelled[name] = name
+        return spelled
+
+    def params_for(self, task: str) -> dict[str, ParamDef]:
+        """The protocol's parameter definitions as a spec on ``task`` names them."""
+        return {name: replace(self.protocol_params[field], name=name) for name, field in self.spelling(task).items()}
+
     def make_config(self, task: str, arch: str, params: Mapping[str, Any]) -> ProtocolConfig:
         """Split validated parameters into the config's own fields and the task parameters."""
-        own = {k: params[k] for k in self.protocol_params if k in params}
-        rest = tuple(sorted((k, v) for k, v in params.items() if k not in self.protocol_params))
+        spelled = self.spelling(task)
+        own = {field: params[name] for name, field in spelled.items() if name in params}
+        rest = tuple(sorted((k, v) for k, v in params.items() if k not in spelled))
         return self.Config(task=task, arch=arch, params=rest, **own)
 
     def validate(self, task: str, params: Mapping[str, Any]) -> None:

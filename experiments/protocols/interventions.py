@@ -14,7 +14,16 @@ the shared feature to the other). Interventions (``intervention = auto`` picks t
   OOD ``noise``) with correct labels; (lms): ``inject_frac`` of each batch with the linear coordinate's
   sign flipped, so the slabs are the only consistent rule (Shah et al. 2020's simplicity bias);
 - ``regime`` (modadd): attention rate switched to ``other_alpha`` (Zhong et al. 2023: 0 = Pizza);
-- ``block`` (two_pathway): view B's input set to zero (a deficit to pathway B).
+- ``block`` (two_pathway): view B's input set to zero (a deficit to pathway B);
+- ``mask`` (sparse_parity): the k relevant bits of every batch redrawn at random, so the labels carry
+  no information about the input — Achille et al.'s sensory deficit (the signal withheld, the input
+  statistics kept). Barak et al. (2022) show that SGD makes steady "hidden progress" on the relevant
+  bits long before the loss drops; a deficit that only paused that progress would delay the drop by
+  exactly the window. F therefore compares the loss-drop time counted in steps *outside* the window
+  (``visible_drop_fraction``; the raw drop fractions are kept as ``loss_drop_fraction_*``): a pure
+  pause scores 0, and a higher statistic means that withholding the signal early moved the drop
+  (earlier or later) beyond the lost time more than the same deficit late — the progress made (or
+  missed) early shaped what followed, a critical period. A late window after the drop cannot move it.
 
 Statistic ``early_late_effect``: ``(|mean_s(b_early − b_never)| − |mean_s(b_late − b_never)|) /
 max(SD_s(b_never), sd_floor)``. **Higher = an early intervention changes the final model more than
@@ -55,9 +64,12 @@ INTERVENTIONS = {
     "digits": ("blur", "counterexamples"),
     "lms": ("counterexamples",),
     "modadd": ("regime",),
+    "sparse_parity": ("mask",),
     "two_pathway": ("block",),
 }
 ARMS = ("never", "early", "late")
+# Tasks whose behaviour is a time (sparse_parity's loss drop); F counts it outside the window.
+DROP_TIME_TASKS = ("sparse_parity",)
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,11 @@ class InterventionsConfig(ProtocolConfig):
     """Lower bound on the seed SD that scales the effect (behaviour units)."""
 
 
+def outcome_name(task: str) -> str:
+    """What F compares between the arms on ``task``."""
+    return "loss-drop time (outside window)" if task in DROP_TIME_TASKS else get_task(task).behaviour_name
+
+
 def chosen_intervention(config: InterventionsConfig) -> str:
     return INTERVENTIONS[config.task][0] if config.intervention == "auto" else config.intervention
 
@@ -88,6 +105,33 @@ def blur(x: torch.Tensor) -> torch.Tensor:
     img = x.reshape(-1, 1, 8, 8)
     low = F.avg_pool2d(img, 2)
     return F.interpolate(low, scale_factor=2, mode="nearest").reshape(shape)
+
+
+def visible_drop_fraction(drop: float, window: tuple[int, int], steps: int) -> float:
+    """sparse_parity's loss-drop fraction counted in steps outside the intervention window.
+
+    A window that only paused learning delays the drop by its own length and leaves this unchanged;
+    a drop that never happened (1.0) stays 1.0.
+    """
+    if drop >= 1.0:
+        return 1.0
+    at = drop * steps
+    lost = max(0.0, min(at, window[1]) - window[0])
+    return (at - lost) / steps
+
+
+def member_noise(members: Sequence[Member], step: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """Standard normal noise ``[S, *shape]`` from each member's own seed and the step (float64, CPU), so a
+    seed's batches never depend on which other seeds share its chunk."""
+    return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(derive_seed(m.seed, f"F-{step}")),
+                                    dtype=torch.float64) for m in members])
+
+
+def mask_relevant(x: torch.Tensor, k: int, step: int, members: Sequence[Member]) -> torch.Tensor:
+    """sparse_parity batches ``[S, B, n]`` with the k relevant bits redrawn at random (±1, or 0/1 tokens)."""
+    coin = member_noise(members, step, tuple(x[0, :, :k].shape)).to(x.device) > 0
+    bits = torch.where(coin, 1, -1) if x.is_floating_point() else (~coin).to(torch.int64)
+    return torch.cat([bits.to(x.dtype), x[..., k:]], dim=-1)
 
 
 def make_hooks(config: InterventionsConfig, window: tuple[int, int], params: dict[str, Any]) -> Hooks:
@@ -109,16 +153,14 @@ def make_hooks(config: InterventionsConfig, window: tuple[int, int], params: dic
         if kind == "block":
             d_view = x.shape[-1] // 2
             return torch.cat([x[..., :d_view], torch.zeros_like(x[..., d_view:])], dim=-1), y
+        if kind == "mask":
+            return mask_relevant(x, params["k"], step, members), y
         count = max(1, int(round(config.inject_frac * x.shape[1])))
         if config.task == "lms":
             flipped = x[:, :count].clone()
             flipped[..., 0] = -flipped[..., 0]
             return torch.cat([flipped, x[:, count:]], dim=1), y
-        # digits counterexamples: per-member noise from the member's own seed and the step, so a
-        # seed's batches never depend on which other seeds share its chunk
-        noise = torch.stack([
-            torch.randn(x[0, :count].shape, generator=torch.Generator().manual_seed(derive_seed(m.seed, f"F-{step}")),
-                        dtype=torch.float64) for m in members]).to(device=x.device, dtype=x.dtype)
+        noise = member_noise(members, step, tuple(x[0, :count].shape)).to(device=x.device, dtype=x.dtype)
         return torch.cat([x[:, :count] + params["noise"] * noise, x[:, count:]], dim=1), y
 
     return Hooks(batch_transform=transform)
@@ -128,12 +170,12 @@ def make_hooks(config: InterventionsConfig, window: tuple[int, int], params: dic
 class Interventions(Protocol):
     concept = "F"
     title = "Sensitivity to early interventions"
-    tasks = ("digits", "lms", "modadd", "two_pathway")
+    tasks = ("digits", "lms", "modadd", "sparse_parity", "two_pathway")
     Config = InterventionsConfig
     protocol_params = {
         **COMMON_PROTOCOL_PARAMS,
         "intervention": ParamDef("intervention", "enum", "auto",
-                                 choices=("auto", "blur", "counterexamples", "regime", "block"),
+                                 choices=("auto", "blur", "counterexamples", "regime", "block", "mask"),
                                  doc="which intervention (auto: the task's first)"),
         "duration": ParamDef("duration", "float", 0.25, 0.02, 0.4, doc="window length, fraction of training"),
         "late_start": ParamDef("late_start", "float", 0.5, 0.3, 0.75, doc="late window start, fraction of training"),
@@ -147,6 +189,7 @@ class Interventions(Protocol):
         "digits": {"tiny": {"steps": 100, "width": 16}},
         "lms": {"tiny": {"steps": 100, "width": 16}},
         "modadd": {"tiny": {"steps": 80, "width": 16, "p": 11}},
+        "sparse_parity": {"tiny": {"steps": 300}},
         "two_pathway": {"tiny": {"steps": 200}},
     }
     # default preset, 2-core CPU, one torch thread, shared machine (load 2.4–10); modadd is GPU-sized
@@ -180,6 +223,11 @@ class Interventions(Protocol):
                                    hooks=make_hooks(config, windows[arm], params),
                                    progress=sub_progress(progress, j / 3, (j + 1) / 3))
         rows = {arm: member_outputs(run) for arm, run in runs.items()}
+        if config.task in DROP_TIME_TASKS:
+            for arm, arm_rows in rows.items():
+                for row in arm_rows:
+                    row["loss_drop_fraction"] = row["behaviour"]
+                    row["behaviour"] = visible_drop_fraction(row["behaviour"], windows[arm], steps)
         outputs = []
         for i, seed in enumerate(seeds):
             out = {k: v for k, v in rows["never"][i].items() if k not in ("pred_id", "pred_ood", "rep")}
@@ -187,6 +235,9 @@ class Interventions(Protocol):
             for arm in ("early", "late"):
                 out[f"behaviour_{arm}"] = float(rows[arm][i]["behaviour"])
                 out[f"id_acc_{arm}"] = float(rows[arm][i]["id_acc"])
+                for key in ("relevant_weight_mass", "loss_drop_fraction"):
+                    if key in rows[arm][i]:
+                        out[f"{key}_{arm}"] = float(rows[arm][i][key])
             outputs.append(out)
         return outputs
 
@@ -212,7 +263,7 @@ class Interventions(Protocol):
             "sd_never": float(b[:, 0].std(ddof=1)),
             "behaviour_mean": {arm: float(b[:, j].mean()) for j, arm in enumerate(ARMS)},
             "windows": {"early": [0.0, config.duration], "late": [config.late_start, config.late_start + config.duration]},
-            "behaviour_name": get_task(config.task).behaviour_name,
+            "behaviour_name": outcome_name(config.task),
             "n_seeds": len(outputs),
             "confidence": config.confidence,
         }
@@ -233,7 +284,7 @@ class Interventions(Protocol):
         ax.errorbar(xs, b.mean(axis=0), yerr=b.std(axis=0, ddof=1) if len(b) > 1 else None, color="black",
                     linewidth=2, capsize=4, label="mean ± SD")
         ax.set_xticks(xs, ["never", "early", "late"])
-        label = get_task(config.task).behaviour_name
+        label = outcome_name(config.task)
         ax.set_ylabel(f"final {label}")
         ax.set_title(f"F: {result.details['intervention']} — effect {result.statistic:.2f} SD")
         ax.legend(fontsize=8)

@@ -19,10 +19,16 @@ pushes us over the ridge, and it stays there"):
    α (grid of ``n_alpha`` values in [0, 1]) toward a final model of the *other* cluster and training
    continues in the original regime. On ``modadd`` the other cluster is the same seed trained with
    attention rate ``other_alpha`` (Zhong et al. 2023: α = 0 gives Pizza, α = 1 mostly Clock), and an
-   outcome's position is read from the behaviour scalar (gradient symmetricity); on ``digits`` it is
-   an independently initialised run (another basin) and the position is read from OOD predictions.
-   Position ``u = d_A / (d_A + d_B)``: 0 = where the un-nudged (α = 0) continuation ends, 1 = at the
-   other model B.
+   outcome's position is read from the behaviour scalar (gradient symmetricity); elsewhere it is an
+   independently initialised run (another basin). On ``digits`` and ``lms`` the distance is the
+   disagreement on the OOD probe, where seeds differ (noisy digits; lms's S-randomized set, on which
+   a model that also uses the slabs parts from one that reads the linear coordinate only — Shah et
+   al. 2020's two solutions). On ``sparse_parity`` every trained run computes the same parity, so
+   OOD predictions cannot tell the clusters apart; there the distance is the LMC error barrier on the
+   test set (Frankle et al. 2020), so a cluster is a linearly connected basin (Juneja et al. 2023)
+   and ``min_gap`` is in barrier units. Position ``u = d_A / (d_A + d_B)``: 0 = where the un-nudged
+   (α = 0) continuation ends, 1 = at the other model B. On ``lms`` the snap margin is spelled
+   ``snap_margin`` (the task's own ``margin`` is the class gap).
 
 Statistic ``snap_fraction``: the fraction of interventions (α > 0, seeds whose two clusters differ by
 more than ``min_gap``) whose outcome lies within ``margin`` of either cluster (u ≤ margin or
@@ -75,6 +81,7 @@ from experiments.trainer import derive_seed
 SPAWN_FRACTIONS = (0.0, 0.05, 0.2, 0.4)
 # How an outcome's distance to each cluster is measured, per task (default: OOD disagreement).
 POSITION_BY_BEHAVIOUR = ("modadd",)
+POSITION_BY_BASIN = ("sparse_parity",)
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,16 @@ class StabilityConfig(ProtocolConfig):
     margin: float = 0.25
     """Snap margin on the relative position u ∈ [0, 1]."""
     min_gap: float = 0.01
-    """Seeds whose two clusters are closer than this (behaviour or Dis_OOD units) are left out."""
+    """Seeds whose two clusters are closer than this (behaviour, Dis_OOD or barrier units) are left out."""
     other_alpha: float = 0.0
     """modadd: attention rate of the other cluster's regime."""
+
+
+def position_from(task: str) -> str:
+    """How D reads an outcome's distance to each cluster on ``task``."""
+    if task in POSITION_BY_BEHAVIOUR:
+        return "behaviour"
+    return "lmc_barrier" if task in POSITION_BY_BASIN else "ood_disagreement"
 
 
 def _frac_steps(steps: int, frac: float) -> int:
@@ -109,6 +123,19 @@ def _continue(config: StabilityConfig, params: dict[str, Any], members: list, st
                       progress=progress, init_params=start)
 
 
+def _basin_distances(config: StabilityConfig, nudged: TaskRun, other: dict[str, torch.Tensor], n: int, n_alpha: int,
+                     x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """LMC error barriers ``[n, n_alpha]`` from each nudged outcome to its seed's α = 0 outcome (A) and to B."""
+    ends = nudged.result.params
+    a = _repeat(ends, [i * n_alpha for i in range(n) for _ in range(n_alpha)])
+    b = _repeat(other, [i for i in range(n) for _ in range(n_alpha)])
+    err_a = path_errors(nudged, ends, a, x, y, points=config.lmc_points)
+    err_b = path_errors(nudged, ends, b, x, y, points=config.lmc_points)
+    d_a = np.array([lmc_barrier(row) for row in err_a]).reshape(n, n_alpha)
+    d_b = np.array([lmc_barrier(row) for row in err_b]).reshape(n, n_alpha)
+    return d_a, d_b
+
+
 def _repeat(stacked: dict[str, torch.Tensor], index: list[int]) -> dict[str, torch.Tensor]:
     return {k: v[index].clone() for k, v in stacked.items()}
 
@@ -117,7 +144,7 @@ def _repeat(stacked: dict[str, torch.Tensor], index: list[int]) -> dict[str, tor
 class Stability(Protocol):
     concept = "D"
     title = "Stability of clusters across training"
-    tasks = ("digits", "modadd")
+    tasks = ("digits", "lms", "modadd", "sparse_parity")
     Config = StabilityConfig
     protocol_params = {
         **COMMON_PROTOCOL_PARAMS,
@@ -129,12 +156,15 @@ class Stability(Protocol):
         "min_gap": ParamDef("min_gap", "float", 0.01, 0.0, 1.0, doc="minimum distance between the two clusters"),
         "other_alpha": ParamDef("other_alpha", "float", 0.0, 0.0, 1.0, doc="modadd: attention rate of the other cluster"),
     }
+    renamed = {"margin": "snap_margin"}  # lms's own ``margin`` is its class gap
     seeds = {"tiny": (3, 6), "default": (12, 24)}
     cost_multiplier = 13.0
     task_presets = {
         "digits": {"tiny": {"steps": 80, "width": 16, "n_alpha": 3, "lmc_points": 5}},
+        "lms": {"tiny": {"steps": 150, "width": 16, "n_alpha": 5, "lmc_points": 5}},
         "modadd": {"tiny": {"steps": 60, "width": 16, "p": 11, "batch_size": 32, "n_alpha": 3, "lmc_points": 5},
                    "default": {"batch_size": 512}},
+        "sparse_parity": {"tiny": {"n_alpha": 5, "lmc_points": 5}},
     }
     # default preset, 2-core CPU, one torch thread, shared machine (load 2.4–10); modadd is GPU-sized
     # (hours on this CPU, see docs/protocols.md), so it has no measured figure here
@@ -200,6 +230,9 @@ class Stability(Protocol):
             b_ref = b_end[:, 0]
             d_a, d_b = np.abs(b_end - b_ref[:, None]), np.abs(b_end - b_other[:, None])
             gaps = np.abs(b_ref - b_other)
+        elif config.task in POSITION_BY_BASIN:
+            d_a, d_b = _basin_distances(config, nudged, other_params, n, len(alphas), x_test, y_test)
+            gaps = d_b[:, 0]
         else:
             pred_end = predict(nudged, nudged.data.x_ood).reshape(n, len(alphas), -1)
             pred_b = [rows[n + i]["pred_ood"] for i in range(n)]
@@ -249,7 +282,7 @@ class Stability(Protocol):
             "position_by_alpha": {f"{a:.3g}": float(positions[:, j].mean()) for j, a in enumerate(alphas)},
             "n_valid_seeds": int(valid.size),
             "n_interventions": int(valid.size * (alphas.size - 1)),
-            "position_from": "behaviour" if config.task in POSITION_BY_BEHAVIOUR else "ood_disagreement",
+            "position_from": position_from(config.task),
             "margin": config.margin,
             "n_seeds": len(outputs),
             "confidence": config.confidence,
