@@ -16,7 +16,7 @@ SURVEY = "survey"
 TASK_PARAMS: dict[str, dict[str, Any]] = {
     "digits": {"steps": 300, "width": 32},
     "lms": {"steps": 300, "width": 32, "n_slab": 8},
-    "sparse_parity": {"n": 10, "k": 3, "steps": 600, "width": 64, "n_train": 2000},
+    "sparse_parity": {"n": 10, "k": 3, "steps": 1400, "width": 64, "n_train": 2000},
 }
 """Task parameters of the survey preset (non-survey tasks fall back to their tiny preset)."""
 

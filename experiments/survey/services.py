@@ -71,7 +71,10 @@ def _provenance(device: str) -> dict[str, str]:
 
 def survey_unit_run(*, campaign_id: int, row_index: int, unit: str, device: str = "auto",
                     progress: Callable[[float, str], None] | None = None) -> str:
-    """Run one unit of one row and store its cells. Returns "done", "skipped" or "failed".
+    """Run one unit of one row and store its cells. Returns "done", "reused", "skipped" or "failed".
+
+    "reused": another campaign already finished these exact specs with this code on this device
+    (see :func:`_reuse_finished`), so its cells are copied instead of recomputed.
 
     A unit that raises is recorded on its cells (status FAILED, the traceback in ``error``) and the
     exception propagates, so a Celery task can retry it; a spec the registry refuses (a concept that
@@ -90,6 +93,8 @@ def survey_unit_run(*, campaign_id: int, row_index: int, unit: str, device: str 
         attempts = {c.concept: c.attempts for c in cells}
         cells.update(status=SurveyCell.Status.RUNNING, error="")
     prov = _provenance(device)
+    if _reuse_finished(row=row, letters=letters, prov=prov, attempts=attempts):
+        return "reused"
     start = time.perf_counter()
     try:
         out = run_unit(unit, row.task, row.arch, row.params, preset=row.campaign.preset, device=device,
@@ -117,6 +122,38 @@ def survey_unit_run(*, campaign_id: int, row_index: int, unit: str, device: str 
         if out.get("covariates"):
             SurveyRow.objects.filter(pk=row.pk).update(covariates=out["covariates"])
     return "done"
+
+
+def _reuse_finished(*, row: SurveyRow, letters: tuple[str, ...], prov: Mapping[str, str],
+                    attempts: Mapping[str, int]) -> bool:
+    """Copy the unit's cells from another campaign that finished the very same specs (same spec hash,
+    hence seeds, on the same device and torch version). True if copied.
+
+    A copied cell keeps the code version that computed it, so the provenance stays true; `survey
+    verify` re-runs rows with today's code and shows whether they still come out bit-identical."""
+    from experiments.registry import spec_sha256
+    from experiments.survey.row import concept_spec
+
+    found = {}
+    for letter in letters:
+        spec = concept_spec(letter, row.task, row.arch, row.params, preset=row.campaign.preset)
+        match = (SurveyCell.objects.filter(spec_sha256=spec_sha256(spec), concept=letter, status=SurveyCell.Status.DONE,
+                                           device=prov["device"], torch_version=prov["torch_version"])
+                 .exclude(row__campaign=row.campaign).select_related("row").first())
+        if match is None:
+            return False
+        found[letter] = match
+    with transaction.atomic():
+        for letter, src in found.items():
+            SurveyCell.objects.update_or_create(row=row, concept=letter, defaults={
+                "status": SurveyCell.Status.DONE, "statistic": src.statistic, "ci_low": src.ci_low,
+                "ci_high": src.ci_high, "details": src.details, "spec": src.spec, "spec_sha256": src.spec_sha256,
+                "seeds": src.seeds, "wall_seconds": src.wall_seconds, "device": src.device,
+                "torch_version": src.torch_version, "code_version": src.code_version,
+                "attempts": attempts.get(letter, 0) + 1, "error": f"reused from {src.row.campaign.name} row {src.row.index}"})
+        if "A" in found and found["A"].row.covariates:
+            SurveyRow.objects.filter(pk=row.pk).update(covariates=found["A"].row.covariates)
+    return True
 
 
 def survey_campaign_progress(*, campaign: SurveyCampaign) -> dict[str, Any]:

@@ -104,3 +104,23 @@ def test_plan_command_exits_2_on_bad_input_and_writes_a_design(tmp_path, capsys)
     out = tmp_path / "d.json"
     call_command("survey", "plan", "--rows", "3", "--seed", "1", "--out", str(out))
     assert survey_design.read_design(out)["rows"][0]["task"] == "digits"
+
+
+@pytest.mark.django_db
+def test_a_unit_already_finished_by_another_campaign_is_reused_not_recomputed(tmp_path):
+    from experiments.survey.models import SurveyCell
+    from experiments.survey.services import survey_campaign_create, survey_unit_run
+
+    first = survey_design.plan(rows=1, seed=5, preset="tiny", axes=["steps=30:30", "width=16:16"], tasks=["lms"])
+    second = survey_design.plan(rows=1, seed=5, preset="tiny", axes=["steps=30:30", "width=16:16"], tasks=["lms"],
+                                name="another")
+    assert first["sha256"] != second["sha256"] and first["rows"] == second["rows"]
+    a = survey_campaign_create(design=first)
+    b = survey_campaign_create(design=second)
+    assert survey_unit_run(campaign_id=a.pk, row_index=0, unit="B", device="cpu") == "done"
+    assert survey_unit_run(campaign_id=a.pk, row_index=0, unit="B", device="cpu") == "skipped"
+    assert survey_unit_run(campaign_id=b.pk, row_index=0, unit="B", device="cpu") == "reused"
+    src = SurveyCell.objects.get(row__campaign=a, concept="B")
+    copy = SurveyCell.objects.get(row__campaign=b, concept="B")
+    assert (copy.statistic, copy.spec_sha256, copy.code_version) == (src.statistic, src.spec_sha256, src.code_version)
+    assert copy.error.startswith("reused from")
