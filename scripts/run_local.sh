@@ -9,6 +9,7 @@ export DJANGO_SETTINGS_MODULE=config.settings.local
 
 "$PY" manage.py migrate --noinput
 "$PY" manage.py seed_markets
+"$PY" manage.py survey load  # the shipped survey dataset (data/survey/), so /factor/ shows a real estimate
 
 worker_pid=""
 web_pid=""
