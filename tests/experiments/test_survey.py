@@ -124,3 +124,46 @@ def test_a_unit_already_finished_by_another_campaign_is_reused_not_recomputed(tm
     copy = SurveyCell.objects.get(row__campaign=b, concept="B")
     assert (copy.statistic, copy.spec_sha256, copy.code_version) == (src.statistic, src.spec_sha256, src.code_version)
     assert copy.error.startswith("reused from")
+
+
+@pytest.mark.django_db
+def test_export_load_and_verify_round_trip_a_campaign_bit_for_bit(tmp_path):
+    import pandas as pd
+
+    from experiments.concepts import CONCEPTS
+    from experiments.survey.dataset import export_campaign, load_dataset, read_dataset, verify_dataset
+    from experiments.survey.models import SurveyCampaign, SurveyCell
+    from experiments.survey.services import survey_campaign_create, survey_unit_run
+
+    design = survey_design.plan(rows=2, seed=11, preset="tiny", tasks=["lms"],
+                                axes=["steps=30:40", "width=16:16", "batch_size=64"])
+    campaign = survey_campaign_create(design=design)
+    for index in (0, 1):
+        for unit in ("base", "B"):
+            assert survey_unit_run(campaign_id=campaign.pk, row_index=index, unit=unit, device="cpu") == "done"
+    csv_path, prov_path, n = export_campaign(campaign, tmp_path / "ds")
+    assert n == 2
+    frame, provenance = read_dataset(csv_path)
+    assert provenance["design_sha256"] == design["sha256"] and provenance["devices"] == ["cpu"]
+    stored = SurveyCell.objects.get(row__campaign=campaign, row__index=0, concept="A").statistic
+    assert frame.loc[frame["row"] == 0, CONCEPTS["A"].statistic].item() == stored  # bit-identical
+    assert {"cov_final_train_loss", "cov_test_accuracy", "cov_steps_to_target", "p_lr"} <= set(frame.columns)
+    assert frame[CONCEPTS["D"].statistic].isna().all()  # D was not run: missing, not zero
+    assert str(frame["row"][0]) in provenance["cells"] and "A" in provenance["cells"]["0"]
+
+    campaign.delete()
+    loaded, created = load_dataset(csv_path)
+    assert created and loaded.source == SurveyCampaign.Source.SHIPPED
+    assert load_dataset(csv_path) == (loaded, False)  # idempotent
+    again = SurveyCell.objects.get(row__campaign=loaded, row__index=0, concept="A")
+    assert again.statistic == stored and again.status == "done"
+    assert SurveyCell.objects.get(row__campaign=loaded, row__index=0, concept="D").status == "failed"
+
+    report = verify_dataset(csv_path, rows=1, seed=0)
+    assert report["ok"] and "bit-identical" in report["summary"], report
+
+    tampered = pd.read_csv(csv_path)
+    tampered.loc[0, CONCEPTS["A"].statistic] += 0.01
+    tampered.to_csv(csv_path, index=False)
+    with pytest.raises(ValueError, match="does not match"):
+        read_dataset(csv_path)
