@@ -77,8 +77,13 @@ def factor(request: HttpRequest) -> HttpResponse:
     ]
     r2 = f["partial_info"].get("r2") or {}
     covariates = [COVARIATE_NAMES.get(c, c) for c in f["partial_info"].get("covariates", [])]
+    from experiments.survey.models import SurveyCampaign
+    from experiments.survey.services import survey_campaign_progress
+
+    campaigns = [survey_campaign_progress(campaign=c) for c in SurveyCampaign.objects.all()[:10]]
     return render(request, "evaluator/factor.html", {
         "f": f,
+        "campaigns": campaigns,
         "verdict_label": VERDICT_LABELS.get(f["verdict_code"], f["verdict_code"]),
         "more_needed": max(f["rows_needed"] - f["n_setups"], 0),
         "n_measured": f["n_cells"] - f["n_missing_cells"],
