@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -18,10 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from experiments.concepts import STATISTIC_NAMES as CONCEPT_STATISTICS
+from experiments.jsonsafe import jsonable
 from experiments.mltasks import get_task
 from experiments.params import ParamDef, SpecError
 from experiments.protocols.base import (
@@ -191,21 +190,6 @@ def seed_chunks(spec: Mapping[str, Any], *, device: str = "cpu") -> list[list[in
     size = default_chunk_size(task.make_model(config.arch, params, task.make_data(params, config.arch))(),
                               torch.device(device))
     return [seeds[i:i + size] for i in range(0, len(seeds), size)]
-
-
-def jsonable(value: Any) -> Any:
-    """Recursively convert numpy scalars/arrays and non-finite floats (→ None) to JSON values."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def summarize_outputs(spec: Mapping[str, Any], outputs: list[dict[str, Any]], *, provenance: Mapping[str, Any],
