@@ -184,8 +184,12 @@ class Interval:
     ci_high: float | None
 
 
-def _finite(*values: float | None) -> bool:
-    return all(v is not None and math.isfinite(v) for v in values)
+def _finite_interval(item: Interval) -> tuple[float, float, float] | None:
+    """(statistic, low, high) when all three are finite numbers, else None."""
+    statistic, low, high = item.statistic, item.ci_low, item.ci_high
+    if statistic is None or low is None or high is None:
+        return None
+    return (statistic, low, high) if all(map(math.isfinite, (statistic, low, high))) else None
 
 
 def ci_chart_svg(intervals: list[Interval], *, threshold: float | None, comparator: str | None) -> SafeString:
@@ -194,8 +198,8 @@ def ci_chart_svg(intervals: list[Interval], *, threshold: float | None, comparat
     Rows without a finite CI are labelled "no finite interval". Returns an empty string when there is
     nothing to draw.
     """
-    drawable = [i for i in intervals if _finite(i.statistic, i.ci_low, i.ci_high)]
-    points = [v for i in drawable for v in (i.ci_low, i.ci_high, i.statistic)]
+    finite = [_finite_interval(i) for i in intervals]
+    points = [v for triple in finite if triple is not None for v in triple]
     if threshold is not None and math.isfinite(threshold):
         points.append(threshold)
     if not intervals or not points:
@@ -222,20 +226,21 @@ def ci_chart_svg(intervals: list[Interval], *, threshold: float | None, comparat
                      f"({escape(comparator)} {threshold:g})</text>")
         parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{TOP - 8}" y2="{TOP + rows_h}" '
                      f'stroke="{NO}" stroke-width="1.5" stroke-dasharray="5,4" />')
-    for row, item in enumerate(intervals):
+    for row, (item, triple) in enumerate(zip(intervals, finite)):
         y = TOP + ROW * row + ROW / 2
         parts.append(f'<text x="{LEFT - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(item.label)}</text>')
-        if not _finite(item.statistic, item.ci_low, item.ci_high):
+        if triple is None:
             parts.append(f'<text x="{LEFT + 6}" y="{y + 4:.1f}" fill="{MUTED}">no finite interval</text>')
             continue
-        x0, x1, xs = x(item.ci_low), x(item.ci_high), x(item.statistic)
+        statistic, low, high = triple
+        x0, x1, xs = x(low), x(high), x(statistic)
         parts.append(f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{ACCENT}" '
                      'stroke-width="3" />')
         for end in (x0, x1):
             parts.append(f'<line x1="{end:.1f}" x2="{end:.1f}" y1="{y - 7:.1f}" y2="{y + 7:.1f}" '
                          f'stroke="{ACCENT}" stroke-width="2" />')
-        parts.append(f'<circle cx="{xs:.1f}" cy="{y:.1f}" r="5" fill="{INK}"><title>{item.statistic:.6g} '
-                     f"[{item.ci_low:.6g}, {item.ci_high:.6g}]</title></circle>")
+        parts.append(f'<circle cx="{xs:.1f}" cy="{y:.1f}" r="5" fill="{INK}"><title>{statistic:.6g} '
+                     f"[{low:.6g}, {high:.6g}]</title></circle>")
     axis_y = TOP + rows_h + 6
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{axis_y}" y2="{axis_y}" stroke="{AXIS}" />')
     for k in range(5):

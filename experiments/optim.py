@@ -181,8 +181,10 @@ class StackedOptimizer:
 
     def _kernel_step(self) -> None:
         self.step_tensor.fill_(self.step_count)
+        kernel = self.kernel
+        assert kernel is not None
         for (lr, _), rows in zip(self.groups, self.group_rows):
-            _call_kernel(self.kernel, self.kind, rows, lr=lr, step=self.step_tensor, step_count=self.step_count,
+            _call_kernel(kernel, self.kind, rows, lr=lr, step=self.step_tensor, step_count=self.step_count,
                          weight_decay=self.weight_decay, momentum=self.momentum, betas=self.betas, eps=self.eps)
 
     def _exact_step(self) -> None:

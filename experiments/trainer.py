@@ -246,6 +246,7 @@ def ensemble_apply(model: nn.Module, params: Params, x: torch.Tensor, *, shared:
         return functional_call(model, p, (xx,), kwargs)
 
     def mlp(p: Params, xx: torch.Tensor) -> torch.Tensor:  # hand-batched, several times faster
+        assert isinstance(model, MLP)
         layers = mlp_ensemble_layers(model, p)
         acts = mlp_ensemble_forward(layers, xx.expand(len(layers[0][0]), *xx.shape) if shared else xx)
         return acts[-2] if kwargs.get("features") else acts[-1]
@@ -339,6 +340,7 @@ class _BatchStream:
         if self.pos + self.batch > self.n:
             self.perms = torch.stack([torch.randperm(self.n, generator=g) for g in self.gens]).to(self.device)
             self.pos = 0
+        assert self.perms is not None
         idx = self.perms[:, self.pos:self.pos + self.batch]
         self.pos += self.batch
         return idx
