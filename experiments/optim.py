@@ -185,7 +185,8 @@ class StackedOptimizer:
         assert kernel is not None
         for (lr, _), rows in zip(self.groups, self.group_rows):
             _call_kernel(kernel, self.kind, rows, lr=lr, step=self.step_tensor, step_count=self.step_count,
-                         weight_decay=self.weight_decay, momentum=self.momentum, betas=self.betas, eps=self.eps)
+                         weight_decay=self.weight_decay, momentum=self.momentum, betas=self.betas,
+                         eps=self.eps)
 
     def _exact_step(self) -> None:
         param, grad, state = self.params, self.grads, self.state
@@ -223,7 +224,8 @@ def torch_optimizer(kind: str, params: Sequence[torch.Tensor], *, lr: float, wei
     if kind == "adam":
         return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=False)
     if kind == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=False)
+        return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                 foreach=False)
     raise ValueError(f"optimizer {kind!r} is not one of {OPTIMIZERS}")
 
 

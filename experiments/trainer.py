@@ -267,7 +267,8 @@ def evaluate_params(model: nn.Module, params: Params, x: torch.Tensor, y: torch.
     return member_losses(out, target, loss), member_scores(out, target, loss)
 
 
-def _losses_and_output_grad(out: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _losses_and_output_grad(out: torch.Tensor, y: torch.Tensor,
+                            loss: str) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`member_losses` ``[S]`` and the gradient of their sum with respect to ``out``, in closed form."""
     return get_loss(loss).output_grad(out, y)
 
@@ -279,7 +280,9 @@ def _init_seed(member: Member) -> int:
 def _nudge_target(member: Member, named: Iterable[tuple[str, torch.Tensor]]) -> str:
     """The parameter whose first element the ulp nudge moves: ``Member.ulp_param``, else the first
     tensor with ≥ 2 dimensions in sorted-name order (the same for the loop and the flat buffer)."""
-    return member.ulp_param if member.ulp_param is not None else next(k for k, p in sorted(named) if p.dim() >= 2)
+    if member.ulp_param is not None:
+        return member.ulp_param
+    return next(k for k, p in sorted(named) if p.dim() >= 2)
 
 
 def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: torch.dtype,
@@ -356,6 +359,20 @@ def _schedule(spec: TrainSpec) -> tuple[set[int], dict[int, float]]:
 
 # --- step strategies: how one optimizer step of a chunk's members is computed ----------------------
 
+@dataclass(frozen=True)
+class Chunk:
+    """What a step strategy is built from: the members of one chunk and how to train them."""
+
+    make_model: Callable[[], nn.Module]
+    members: Sequence[Member]
+    spec: TrainSpec
+    lrs: torch.Tensor
+    """Each member's learning rate ``[S]``, in the training dtype."""
+    dtype: torch.dtype
+    device: torch.device
+    init_params: Params | None
+
+
 class StepStrategy:
     """One optimizer step for the members of a chunk, which share optimizer kind and batch size.
 
@@ -373,10 +390,9 @@ class StepStrategy:
     tensors: list[torch.Tensor]
     """Current parameters in ``names`` order, ``[S, ...]`` each (``[...]`` for the loop)."""
 
-    def __init__(self, make_model: Callable[[], nn.Module], members: Sequence[Member], spec: TrainSpec, *,
-                 lrs: torch.Tensor, dtype: torch.dtype, device: torch.device, init_params: Params | None) -> None:
-        self.members, self.spec, self.loss = members, spec, get_loss(spec.loss)
-        self.kind = members[0].optimizer or spec.optimizer
+    def __init__(self, chunk: Chunk) -> None:
+        self.members, self.spec, self.loss = chunk.members, chunk.spec, get_loss(chunk.spec.loss)
+        self.kind = chunk.members[0].optimizer or chunk.spec.optimizer
 
     @classmethod
     def supports(cls, model: nn.Module) -> bool:
@@ -401,17 +417,17 @@ class LoopStep(StepStrategy):
 
     name = "loop"
 
-    def __init__(self, make_model: Callable[[], nn.Module], members: Sequence[Member], spec: TrainSpec, *,
-                 lrs: torch.Tensor, dtype: torch.dtype, device: torch.device, init_params: Params | None) -> None:
-        super().__init__(make_model, members, spec, lrs=lrs, dtype=dtype, device=device, init_params=init_params)
-        if len(members) != 1:
+    def __init__(self, chunk: Chunk) -> None:
+        super().__init__(chunk)
+        if len(chunk.members) != 1:
             raise ValueError("the loop strategy trains one member at a time")
-        given = None if init_params is None else unstack(init_params, 0)
-        self.model = _initial_module(make_model, members[0], dtype, device, given)
+        given = None if chunk.init_params is None else unstack(chunk.init_params, 0)
+        self.model = _initial_module(chunk.make_model, chunk.members[0], chunk.dtype, chunk.device, given)
         self.names = [k for k, _ in self.model.named_parameters()]
         self.tensors = list(self.model.parameters())
-        self.opt = torch_optimizer(self.kind, self.tensors, lr=float(lrs[0]), weight_decay=spec.weight_decay,
-                                   momentum=spec.momentum if self.kind == "sgd" else 0.0)
+        self.opt = torch_optimizer(self.kind, self.tensors, lr=float(chunk.lrs[0]),
+                                   weight_decay=self.spec.weight_decay,
+                                   momentum=self.spec.momentum if self.kind == "sgd" else 0.0)
 
     def params(self) -> Params:
         return {k: t.unsqueeze(0) for k, t in zip(self.names, self.tensors)}
@@ -437,21 +453,21 @@ class VmapStep(StepStrategy):
 
     name = "vmap"
 
-    def __init__(self, make_model: Callable[[], nn.Module], members: Sequence[Member], spec: TrainSpec, *,
-                 lrs: torch.Tensor, dtype: torch.dtype, device: torch.device, init_params: Params | None) -> None:
-        super().__init__(make_model, members, spec, lrs=lrs, dtype=dtype, device=device, init_params=init_params)
-        base = make_model()
+    def __init__(self, chunk: Chunk) -> None:
+        super().__init__(chunk)
+        base = chunk.make_model()
         if not self.supports(base):
             raise ValueError(f"the {self.name!r} step strategy does not support {type(base).__name__}")
-        self.flat = _initial_flat(base, members, dtype, device, init_params)
-        self.model = base.to(device=device, dtype=dtype)  # its own parameters are never used
+        self.flat = _initial_flat(base, chunk.members, chunk.dtype, chunk.device, chunk.init_params)
+        self.model = base.to(device=chunk.device, dtype=chunk.dtype)  # its own parameters are never used
         named = list(self.model.named_parameters())
         self.names, self.shapes = [k for k, _ in named], [p.shape for _, p in named]
         self.sizes = [p.numel() for _, p in named]
         self.flat_grad = torch.empty_like(self.flat)  # fully written before every use
         self.tensors = [t.requires_grad_() for t in self.views(self.flat)]  # autograd leaves
-        self.opt = StackedOptimizer(self.kind, self.flat, self.flat_grad, lrs, weight_decay=spec.weight_decay,
-                                    momentum=spec.momentum if self.kind == "sgd" else 0.0)
+        self.opt = StackedOptimizer(self.kind, self.flat, self.flat_grad, chunk.lrs,
+                                    weight_decay=self.spec.weight_decay,
+                                    momentum=self.spec.momentum if self.kind == "sgd" else 0.0)
 
     def views(self, buffer: torch.Tensor) -> list[torch.Tensor]:
         """``buffer [S, P]`` as one ``[S, ...]`` view per parameter."""
@@ -501,9 +517,8 @@ class ClosedFormMLPStep(VmapStep):
 
     name = "mlp"
 
-    def __init__(self, make_model: Callable[[], nn.Module], members: Sequence[Member], spec: TrainSpec, *,
-                 lrs: torch.Tensor, dtype: torch.dtype, device: torch.device, init_params: Params | None) -> None:
-        super().__init__(make_model, members, spec, lrs=lrs, dtype=dtype, device=device, init_params=init_params)
+    def __init__(self, chunk: Chunk) -> None:
+        super().__init__(chunk)
         assert isinstance(self.model, MLP)
         self.layers = mlp_ensemble_layers(self.model, self.params())
         self.grad_layers = mlp_ensemble_layers(self.model, dict(zip(self.names, self.views(self.flat_grad))))
@@ -527,7 +542,8 @@ STEP_STRATEGIES: dict[str, type[StepStrategy]] = {
 """Strategies by name, for ``train_ensemble(strategy=...)``."""
 
 
-def select_strategy(model: nn.Module, *, vectorized: bool = True, strategy: str | None = None) -> type[StepStrategy]:
+def select_strategy(model: nn.Module, *, vectorized: bool = True,
+                    strategy: str | None = None) -> type[StepStrategy]:
     """The step strategy for ``model``: ``strategy`` if named, else the loop when not ``vectorized``,
     else the fastest vectorized one that supports the architecture (closed-form MLP, batched two-pathway,
     then vmap)."""
@@ -546,10 +562,11 @@ def select_strategy(model: nn.Module, *, vectorized: bool = True, strategy: str 
 def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_train: torch.Tensor,
                  eval_set: tuple[torch.Tensor, torch.Tensor], spec: TrainSpec, members: Sequence[Member], *,
                  device: torch.device, dtype: torch.dtype, hooks: Hooks, init_params: Params | None,
-                 keep_checkpoints: bool, strategy: type[StepStrategy], tick: Callable[[int], None]) -> TrainResult:
+                 keep_checkpoints: bool, strategy: type[StepStrategy],
+                 tick: Callable[[int], None]) -> TrainResult:
     """Train one group of members sharing optimizer and batch size with one step ``strategy``."""
     lrs = torch.tensor([spec.lr * m.lr_mult for m in members], dtype=dtype, device=device)
-    stepper = strategy(make_model, members, spec, lrs=lrs, dtype=dtype, device=device, init_params=init_params)
+    stepper = strategy(Chunk(make_model, members, spec, lrs, dtype, device, init_params))
     stream = _BatchStream(members, x_train.shape[0], round(spec.batch_size * members[0].batch_mult), device)
     evals, checkpoint_steps = _schedule(spec)
     x_eval, y_eval = eval_set
@@ -604,7 +621,8 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
 
 def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_train: torch.Tensor,
                    spec: TrainSpec, members: Sequence[Member], *,
-                   eval_set: tuple[torch.Tensor, torch.Tensor] | None = None, device: str | torch.device = "auto",
+                   eval_set: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   device: str | torch.device = "auto",
                    dtype: torch.dtype = torch.float32, hooks: Hooks | None = None,
                    init_params: Params | None = None, keep_checkpoints: bool = False,
                    vectorized: bool = True, chunk_size: int | None = None, strategy: str | None = None,
@@ -661,7 +679,8 @@ def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y
     stepper = select_strategy(probe, vectorized=vectorized, strategy=strategy)
     groups: dict[tuple[str, int], list[int]] = {}
     for i, m in enumerate(members):
-        groups.setdefault((m.optimizer or spec.optimizer, round(spec.batch_size * m.batch_mult)), []).append(i)
+        group = (m.optimizer or spec.optimizer, round(spec.batch_size * m.batch_mult))
+        groups.setdefault(group, []).append(i)
     chunks = [idx[j:j + size] for idx in groups.values() for j in range(0, len(idx), size)]
     total, done = spec.steps * len(members), 0
     every = max(1, total // 200)
