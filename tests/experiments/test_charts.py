@@ -17,11 +17,14 @@ def test_every_plot_is_well_formed_with_and_without_data():
     svgs = [
         charts.calibration_svg(bins), charts.calibration_svg([]),
         charts.scree_svg([3.1, 1.2, 0.9, 0.5], [1.9, 1.4, 1.1, 0.9]), charts.scree_svg([], []),
-        charts.loadings_svg({"A": 0.7, "B": -0.2}, {"A": [0.5, 0.9], "B": [-0.6, 0.3]}, {"A": 0.6, "B": -0.1}),
+        charts.loadings_svg({"A": 0.7, "B": -0.2}, {"A": [0.5, 0.9], "B": [-0.6, 0.3]},
+                            {"A": 0.6, "B": -0.1}),
         charts.loadings_svg({}, {}),
-        charts.heatmap_svg([{"setup": "s1", "A": 0.1, "B": None}, {"setup": "s2", "A": 0.4, "B": 2.0}], ["A", "B"]),
+        charts.heatmap_svg([{"setup": "s1", "A": 0.1, "B": None}, {"setup": "s2", "A": 0.4, "B": 2.0}],
+                           ["A", "B"]),
         charts.heatmap_svg([], ["A"]),
-        charts.score_history_svg([{"market_id": 1, "title": "t", "peer": 12.0}, {"market_id": 2, "peer": -30.0}]),
+        charts.score_history_svg([{"market_id": 1, "title": "t", "peer": 12.0},
+                                  {"market_id": 2, "peer": -30.0}]),
         charts.score_history_svg([]),
     ]
     for svg in svgs:
@@ -45,7 +48,8 @@ def test_calibration_points_outside_their_band_are_marked():
 
 def test_price_and_ci_charts_are_well_formed_and_escape_their_labels():
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    history = [{"time": start + timedelta(hours=h), "probability": p} for h, p in ((0, 0.5), (2, 0.7), (5, 0.4))]
+    history = [{"time": start + timedelta(hours=h), "probability": p}
+               for h, p in ((0, 0.5), (2, 0.7), (5, 0.4))]
     svg = charts.price_chart_svg(history, end=start + timedelta(hours=6), community=history[:2])
     root = _parse(svg)
     assert root.get("class") == "price-chart" and "now 40.0%" in root.get("aria-label")
@@ -55,5 +59,6 @@ def test_price_and_ci_charts_are_well_formed_and_escape_their_labels():
     rows = [charts.Interval(hostile, 0.4, 0.3, 0.5), charts.Interval("verify", None, None, None)]
     svg = charts.ci_chart_svg(rows, threshold=0.35, comparator=">=")
     assert _parse(svg).get("class") == "ci-chart"
-    assert "<img" not in svg and "&lt;img" in svg and "no finite interval" in svg and "YES side (&gt;= 0.35)" in svg
+    assert "<img" not in svg and "&lt;img" in svg
+    assert "no finite interval" in svg and "YES side (&gt;= 0.35)" in svg
     assert charts.ci_chart_svg([], threshold=0.3, comparator=">=") == ""

@@ -13,7 +13,8 @@ from experiments.jsonsafe import finite_or_none, jsonable
 
 def test_jsonable_converts_numpy_torch_and_non_finite_values():
     value = {
-        1: np.float32(0.5), "nan": float("nan"), "inf": np.float64(-np.inf), "arr": np.array([[1, 2], [3, 4]]),
+        1: np.float32(0.5), "nan": float("nan"), "inf": np.float64(-np.inf),
+        "arr": np.array([[1, 2], [3, 4]]),
         "tensor": torch.tensor([0.25, float("nan")]), "tuple": (np.int64(3), True, None, "x"),
         "path": Path("runs/1"), "nested": {"flag": np.bool_(False)},
     }
@@ -24,7 +25,8 @@ def test_jsonable_converts_numpy_torch_and_non_finite_values():
     json.dumps(out, allow_nan=False)
 
 
-@pytest.mark.parametrize("raw, expected", [(None, None), (np.float32(2.5), 2.5), (math.nan, None), ("1e-3", 1e-3)])
+@pytest.mark.parametrize("raw, expected",
+                         [(None, None), (np.float32(2.5), 2.5), (math.nan, None), ("1e-3", 1e-3)])
 def test_finite_or_none(raw, expected):
     assert finite_or_none(raw) == expected
 

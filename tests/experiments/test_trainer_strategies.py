@@ -56,11 +56,13 @@ def test_every_mlp_strategy_equals_the_loop_in_float64(toy, strategy, loss):
     target = y if loss == "ce" else x[:, :2] * 0.5
     spec = TrainSpec(steps=15, lr=0.02, batch_size=16, loss=loss)
     members = [Member(seed=0), Member(seed=1, lr_mult=0.5), Member(seed=2, optimizer="sgd")]
-    ref = train_ensemble(lambda: MLP(6, 8, 2), x, target, spec, members, device=DEVICE, dtype=F64, strategy="loop")
-    got = train_ensemble(lambda: MLP(6, 8, 2), x, target, spec, members, device=DEVICE, dtype=F64, strategy=strategy)
+    def train(name):
+        return train_ensemble(lambda: MLP(6, 8, 2), x, target, spec, members, device=DEVICE, dtype=F64,
+                              strategy=name)
+
+    ref, got = train("loop"), train(strategy)
     assert _max_diff(ref, got) < 1e-10
-    assert torch.allclose(torch.from_numpy(ref.curves["eval_loss"]), torch.from_numpy(got.curves["eval_loss"]),
-                          atol=1e-10)
+    assert abs(ref.curves["eval_loss"] - got.curves["eval_loss"]).max() < 1e-10
 
 
 def test_a_forced_strategy_must_fit_the_architecture(toy):
@@ -82,7 +84,8 @@ def test_an_unknown_loss_is_an_error_never_mse(toy):
     with pytest.raises(ValueError, match="optimizer 'rmsprop'"):
         TrainSpec(steps=5, lr=0.01, batch_size=8, optimizer="rmsprop")
     with pytest.raises(ValueError, match="already registered"):
-        register_loss(Loss("ce", "again", LOSSES["ce"].per_member, LOSSES["ce"].score, LOSSES["ce"].output_grad))
+        ce = LOSSES["ce"]
+        register_loss(Loss("ce", "again", ce.per_member, ce.score, ce.output_grad))
 
 
 def test_a_registered_loss_trains_through_every_strategy(toy, monkeypatch):
@@ -98,8 +101,8 @@ def test_a_registered_loss_trains_through_every_strategy(toy, monkeypatch):
     monkeypatch.setitem(LOSSES, "mse2", twice)
     target = x[:, :1] - x[:, 3:4]
     spec = TrainSpec(steps=10, lr=0.01, batch_size=16, loss="mse2", optimizer="sgd", grad_clip=None)
-    runs = {s: train_ensemble(lambda: MLP(6, 8, 1), x, target, spec, [Member(seed=4)], device=DEVICE, dtype=F64,
-                              strategy=s) for s in ("loop", "vmap", "mlp")}
+    runs = {s: train_ensemble(lambda: MLP(6, 8, 1), x, target, spec, [Member(seed=4)], device=DEVICE,
+                              dtype=F64, strategy=s) for s in ("loop", "vmap", "mlp")}
     assert _max_diff(runs["loop"], runs["vmap"]) < 1e-12 and _max_diff(runs["loop"], runs["mlp"]) < 1e-12
     half = TrainSpec(steps=10, lr=0.02, batch_size=16, loss="mse", optimizer="sgd", grad_clip=None)
     plain = train_ensemble(lambda: MLP(6, 8, 1), x, target, half, [Member(seed=4)], device=DEVICE, dtype=F64)
@@ -112,8 +115,8 @@ def _run_optimizer(kind, implementation=None, dtype=torch.float32):
     params = torch.randn(S, P, generator=gen, dtype=dtype).to(DEVICE)
     grads = torch.zeros_like(params)
     lrs = torch.tensor([0.01, 0.02, 0.01, 0.005, 0.02], dtype=dtype, device=DEVICE)
-    opt = StackedOptimizer(kind, params, grads, lrs, weight_decay=0.01, momentum=0.9 if kind == "sgd" else 0.0,
-                           implementation=implementation)
+    opt = StackedOptimizer(kind, params, grads, lrs, weight_decay=0.01,
+                           momentum=0.9 if kind == "sgd" else 0.0, implementation=implementation)
     for _ in range(12):
         grads.copy_(torch.randn(S, P, generator=gen, dtype=dtype).to(DEVICE))
         opt.step()
@@ -161,7 +164,7 @@ def test_the_vectorized_members_setting_and_its_deprecated_name(monkeypatch):
     monkeypatch.setenv("PATHMARKET_SEED_CHUNK", "8")  # the new name wins
     assert default_chunk_size(model, device) == 4
     monkeypatch.delenv("PATHMARKET_VECTORIZED_MEMBERS")
-    with pytest.warns(DeprecationWarning, match="PATHMARKET_SEED_CHUNK is deprecated; set PATHMARKET_VECTORIZED"):
+    with pytest.warns(DeprecationWarning, match="PATHMARKET_SEED_CHUNK is deprecated; set PATHMARKET_VECT"):
         assert default_chunk_size(model, device) == 8
     monkeypatch.setenv("PATHMARKET_VECTORIZED_MEMBERS", "many")
     with pytest.raises(ValueError, match="PATHMARKET_VECTORIZED_MEMBERS must be a whole number"):
