@@ -9,50 +9,35 @@ import os
 import pytest
 import torch
 
-from experiments import optim
+from experiments import optim, trainer
 from experiments.losses import LOSSES, Loss, get_loss, member_losses, register_loss
 from experiments.nets import MLP, SmallCNN, TwoPathwayLinear
 from experiments.optim import StackedOptimizer, private_kernel
-from experiments.trainer import (
-    STEP_STRATEGIES,
-    ClosedFormMLPStep,
-    LoopStep,
-    Member,
-    TrainSpec,
-    TwoPathwayStep,
-    VmapStep,
-    default_chunk_size,
-    select_strategy,
-    train_ensemble,
-)
+from experiments.trainer import Member, TrainSpec, train_ensemble
 
-DEVICE = os.environ.get("PATHMARKET_TEST_DEVICE", "cpu")
-F64 = torch.float64
+DEVICE, F64 = os.environ.get("PATHMARKET_TEST_DEVICE", "cpu"), torch.float64
+_GEN = torch.Generator().manual_seed(0)
+X = torch.randn(64, 6, generator=_GEN)
+Y = (X[:, 0] - X[:, 2] > 0).long()
 
 
-def _max_diff(a, b):
-    return max((a.params[k] - b.params[k]).abs().max().item() for k in a.params)
-
-
-@pytest.fixture(scope="module")
-def toy():
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(64, 6, generator=gen)
-    return x, (x[:, 0] - x[:, 2] > 0).long()
+def _gap(a, b):
+    """Largest absolute difference between two results' final parameters."""
+    return max(float((a.params[k] - b.params[k]).abs().max()) for k in a.params)
 
 
 def test_the_automatic_choice_per_architecture():
-    assert select_strategy(MLP(3, 4, 2)) is ClosedFormMLPStep
-    assert select_strategy(TwoPathwayLinear(2, 2, 3, 1)) is TwoPathwayStep
-    assert select_strategy(SmallCNN(2, 3, side=4)) is VmapStep
-    assert select_strategy(MLP(3, 4, 2), vectorized=False) is LoopStep
-    assert set(STEP_STRATEGIES) == {"loop", "vmap", "two_pathway", "mlp"}
+    assert trainer.select_strategy(MLP(3, 4, 2)) is trainer.ClosedFormMLPStep
+    assert trainer.select_strategy(TwoPathwayLinear(2, 2, 3, 1)) is trainer.TwoPathwayStep
+    assert trainer.select_strategy(SmallCNN(2, 3, side=4)) is trainer.VmapStep
+    assert trainer.select_strategy(MLP(3, 4, 2), vectorized=False) is trainer.LoopStep
+    assert set(trainer.STEP_STRATEGIES) == {"loop", "vmap", "two_pathway", "mlp"}
 
 
 @pytest.mark.parametrize("strategy", ["vmap", "mlp"])
 @pytest.mark.parametrize("loss", ["ce", "mse"])
-def test_every_mlp_strategy_equals_the_loop_in_float64(toy, strategy, loss):
-    x, y = toy
+def test_every_mlp_strategy_equals_the_loop_in_float64(strategy, loss):
+    x, y = X, Y
     target = y if loss == "ce" else x[:, :2] * 0.5
     spec = TrainSpec(steps=15, lr=0.02, batch_size=16, loss=loss)
     members = [Member(seed=0), Member(seed=1, lr_mult=0.5), Member(seed=2, optimizer="sgd")]
@@ -61,12 +46,12 @@ def test_every_mlp_strategy_equals_the_loop_in_float64(toy, strategy, loss):
                               strategy=name)
 
     ref, got = train("loop"), train(strategy)
-    assert _max_diff(ref, got) < 1e-10
+    assert _gap(ref, got) < 1e-10
     assert abs(ref.curves["eval_loss"] - got.curves["eval_loss"]).max() < 1e-10
 
 
-def test_a_forced_strategy_must_fit_the_architecture(toy):
-    x, y = toy
+def test_a_forced_strategy_must_fit_the_architecture():
+    x, y = X, Y
     spec = TrainSpec(steps=2, lr=0.01, batch_size=8)
     with pytest.raises(ValueError, match="does not support SmallCNN"):
         train_ensemble(lambda: SmallCNN(1, 2, side=4), torch.randn(8, 16), y[:8] % 2, spec, [Member(seed=0)],
@@ -75,8 +60,7 @@ def test_a_forced_strategy_must_fit_the_architecture(toy):
         train_ensemble(lambda: MLP(6, 4, 2), x, y, spec, [Member(seed=0)], device=DEVICE, strategy="fast")
 
 
-def test_an_unknown_loss_is_an_error_never_mse(toy):
-    x, y = toy
+def test_an_unknown_loss_is_an_error_never_mse():
     with pytest.raises(ValueError, match="unknown loss 'huber'; known losses: ce, mse"):
         TrainSpec(steps=5, lr=0.01, batch_size=8, loss="huber")
     with pytest.raises(ValueError, match="unknown loss 'bce'"):
@@ -88,9 +72,9 @@ def test_an_unknown_loss_is_an_error_never_mse(toy):
         register_loss(Loss("ce", "again", ce.per_member, ce.score, ce.output_grad))
 
 
-def test_a_registered_loss_trains_through_every_strategy(toy, monkeypatch):
+def test_a_registered_loss_trains_through_every_strategy(monkeypatch):
     """The registry is the extension point: a new loss (here: MSE with weight 2) needs no trainer change."""
-    x, _ = toy
+    x = X
     mse = get_loss("mse")
 
     def double_grad(out, y):
@@ -103,10 +87,10 @@ def test_a_registered_loss_trains_through_every_strategy(toy, monkeypatch):
     spec = TrainSpec(steps=10, lr=0.01, batch_size=16, loss="mse2", optimizer="sgd", grad_clip=None)
     runs = {s: train_ensemble(lambda: MLP(6, 8, 1), x, target, spec, [Member(seed=4)], device=DEVICE,
                               dtype=F64, strategy=s) for s in ("loop", "vmap", "mlp")}
-    assert _max_diff(runs["loop"], runs["vmap"]) < 1e-12 and _max_diff(runs["loop"], runs["mlp"]) < 1e-12
+    assert _gap(runs["loop"], runs["vmap"]) < 1e-12 and _gap(runs["loop"], runs["mlp"]) < 1e-12
     half = TrainSpec(steps=10, lr=0.02, batch_size=16, loss="mse", optimizer="sgd", grad_clip=None)
     plain = train_ensemble(lambda: MLP(6, 8, 1), x, target, half, [Member(seed=4)], device=DEVICE, dtype=F64)
-    assert _max_diff(plain, runs["mlp"]) < 1e-12  # SGD on 2·L at lr equals SGD on L at 2·lr
+    assert _gap(plain, runs["mlp"]) < 1e-12  # SGD on 2·L at lr equals SGD on L at 2·lr
 
 
 def _run_optimizer(kind, implementation=None, dtype=torch.float32):
@@ -158,14 +142,14 @@ def test_the_vectorized_members_setting_and_its_deprecated_name(monkeypatch):
     model, device = MLP(3, 4, 2), torch.device("cpu")
     monkeypatch.delenv("PATHMARKET_VECTORIZED_MEMBERS", raising=False)
     monkeypatch.delenv("PATHMARKET_SEED_CHUNK", raising=False)
-    assert default_chunk_size(model, device) == 16
+    assert trainer.default_chunk_size(model, device) == 16
     monkeypatch.setenv("PATHMARKET_VECTORIZED_MEMBERS", "4")
-    assert default_chunk_size(model, device) == 4
+    assert trainer.default_chunk_size(model, device) == 4
     monkeypatch.setenv("PATHMARKET_SEED_CHUNK", "8")  # the new name wins
-    assert default_chunk_size(model, device) == 4
+    assert trainer.default_chunk_size(model, device) == 4
     monkeypatch.delenv("PATHMARKET_VECTORIZED_MEMBERS")
     with pytest.warns(DeprecationWarning, match="PATHMARKET_SEED_CHUNK is deprecated; set PATHMARKET_VECT"):
-        assert default_chunk_size(model, device) == 8
+        assert trainer.default_chunk_size(model, device) == 8
     monkeypatch.setenv("PATHMARKET_VECTORIZED_MEMBERS", "many")
     with pytest.raises(ValueError, match="PATHMARKET_VECTORIZED_MEMBERS must be a whole number"):
-        default_chunk_size(model, device)
+        trainer.default_chunk_size(model, device)
