@@ -5,7 +5,8 @@ One module for every chart of the site, so they share a palette, a document fram
 * markets: :func:`price_chart_svg` (price and community aggregate over time);
 * experiment reports: :func:`ci_chart_svg` (statistics with their CIs against a market's threshold);
 * the evaluator: :func:`calibration_svg`, :func:`scree_svg`, :func:`loadings_svg`, :func:`heatmap_svg`,
-  :func:`score_history_svg`.
+  :func:`score_history_svg` (the factor page's robustness plots in ``evaluator/factor_plots.py`` are
+  drawn with this module's :func:`chart`, :func:`empty_chart` and palette).
 
 Each function takes plain data (numbers, strings, dates) and returns a ``SafeString``: every piece of
 text is HTML-escaped and everything else interpolated is a number, so templates may insert it as is.
