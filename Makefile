@@ -21,8 +21,11 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff (style, imports, line length 110) on the whole tree, then mypy on the typed cores listed in
+# pyproject.toml ([tool.mypy] files). The same two commands run as pre-commit hooks.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) benchmarks/forecast_throughput.py

@@ -7,7 +7,8 @@ to a large-matmul roofline measured in the same run, and the ratio that vectoriz
 most if its matmuls ran at that roofline and nothing else (optimizer, initialisation, evaluation,
 Python) took any time (``ratio_ceiling_at_roofline``).
 
-    .venv/bin/python benchmarks/ensemble_training.py [--device cpu|cuda] [--quick] [--tasks digits,lms] [--seeds 64] [--steps N]
+    .venv/bin/python benchmarks/ensemble_training.py [--device cpu|cuda] [--quick] [--tasks digits,lms]
+        [--seeds 64] [--steps N]
 """
 from __future__ import annotations
 
@@ -74,8 +75,8 @@ def bench_preset(task_name: str, arch: str, device: torch.device, seeds_list: li
     flops_member_step = 3 * counter.get_total_flops() * batch
 
     def run(members, **kw):
-        return train_ensemble(make, data.x_train, data.y_train, spec, members, eval_set=(data.x_id[:64], data.y_id[:64]),
-                              device=device, **kw)
+        return train_ensemble(make, data.x_train, data.y_train, spec, members,
+                              eval_set=(data.x_id[:64], data.y_id[:64]), device=device, **kw)
 
     run([Member(seed=0)], chunk_size=1)  # warm-up (allocations, kernels)
     rows = []
@@ -88,10 +89,12 @@ def bench_preset(task_name: str, arch: str, device: torch.device, seeds_list: li
         dev = max((vec.params[k][:n_seq] - seq.params[k]).abs().max().item() for k in seq.params)
         seq_rate = n_seq / t_seq
         rows.append({
-            "S": S, "vectorized_seeds_per_s": round(S / t_vec, 3), "auto_chunk_seeds_per_s": round(S / t_auto, 3),
+            "S": S, "vectorized_seeds_per_s": round(S / t_vec, 3),
+            "auto_chunk_seeds_per_s": round(S / t_auto, 3),
             "sequential_seeds_per_s": round(seq_rate, 3), "sequential_measured_on": n_seq,
             "ratio": round((S / t_vec) / seq_rate, 3), "ratio_auto": round((S / t_auto) / seq_rate, 3),
-            "max_abs_deviation": dev, "vectorized_gflops": round(flops_member_step * steps * S / t_vec / 1e9, 3),
+            "max_abs_deviation": dev,
+            "vectorized_gflops": round(flops_member_step * steps * S / t_vec / 1e9, 3),
             "sequential_gflops": round(flops_member_step * steps * n_seq / t_seq / 1e9, 3),
         })
     return {"preset": f"{task_name}/{arch}", "steps": steps, "batch": batch,

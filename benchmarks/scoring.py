@@ -3,7 +3,8 @@
 Times three implementations of the same three figures, best of ``--repeat`` runs each:
 
 - ``numpy``: a bare pass (one expression each, ``np.bincount`` for the bins; no validation);
-- ``evaluator``: ``evaluator.scoring.brier_score``, ``log_loss`` and ``evaluator.calibration.reliability_bins``
+- ``evaluator``: ``evaluator.scoring.brier_score``, ``log_loss`` and
+  ``evaluator.calibration.reliability_bins``
   (input validation, consistency bands and Clopper-Pearson intervals included);
 - ``sklearn``: ``brier_score_loss``, ``log_loss`` and ``calibration_curve``.
 

@@ -157,7 +157,8 @@ class MurphyDecomposition:
     reliability : float
         ``Σ_k (n_k/n) (p̄_k − ō_k)²``; 0 for a calibrated forecaster (lower is better).
     resolution : float
-        ``Σ_k (n_k/n) (ō_k − ō)²``; how far the bins' frequencies spread from the base rate (higher is better).
+        ``Σ_k (n_k/n) (ō_k − ō)²``; how far the bins' frequencies spread from the base rate (higher is
+        better).
     uncertainty : float
         ``ō (1 − ō)``; a property of the outcomes alone.
     within_bin : float

@@ -66,7 +66,8 @@ def weighted_median(values: ArrayLike, weights: ArrayLike) -> NDArray[np.float64
     v = np.asarray(values, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     if v.shape != w.shape or v.ndim == 0:
-        raise ValueError(f"values and weights must have the same non-scalar shape; got {v.shape} and {w.shape}.")
+        raise ValueError(f"values and weights must have the same non-scalar shape; got {v.shape} and "
+                         f"{w.shape}.")
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValueError("weights must be finite and non-negative.")
     w = np.where(np.isnan(v), 0.0, w)

@@ -6,7 +6,12 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from evaluator.plots import _ACCENT, _AXIS, _MUTED, _NO, _empty, _svg
+from experiments.charts import ACCENT as _ACCENT
+from experiments.charts import AXIS as _AXIS
+from experiments.charts import MUTED as _MUTED
+from experiments.charts import NO as _NO
+from experiments.charts import chart as _svg
+from experiments.charts import empty_chart as _empty
 
 __all__ = ["correlation_svg", "estimates_svg", "loto_svg", "scatter_matrix_svg"]
 

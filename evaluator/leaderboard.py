@@ -16,13 +16,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from experiments.metrics import bootstrap_ci
+
 __all__ = ["bootstrap_mean_ci", "leaderboard_table"]
 
 
 def bootstrap_mean_ci(
     values: ArrayLike, *, n_resamples: int = 1000, confidence: float = 0.95, random_state: int = 0
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of a mean.
+    """Percentile bootstrap interval of a mean over markets: :func:`experiments.metrics.bootstrap_ci`
+    (the project's one bootstrap) with the leaderboard's rule that one market has no interval.
 
     Parameters
     ----------
@@ -43,11 +46,8 @@ def bootstrap_mean_ci(
         raise ValueError("n_resamples must be >= 1 and confidence in (0, 1).")
     if x.shape[0] < 2:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(random_state)
-    means = x[rng.integers(0, x.shape[0], size=(n_resamples, x.shape[0]))].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return float(low), float(high)
+    return bootstrap_ci(x, lambda resamples: resamples.mean(axis=1), n_resamples=n_resamples,
+                        confidence=confidence, seed=random_state, batched=True)
 
 
 def leaderboard_table(

@@ -9,9 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from evaluator import factor_plots, plots, selectors
+from evaluator import factor_plots, selectors
 from evaluator.factor import CONCEPTS
 from evaluator.models import ForecasterKind
+from experiments import charts
 from experiments.concepts import CONCEPTS as CONCEPT_INFO
 
 CONCEPT_NAMES = {letter: info.name for letter, info in CONCEPT_INFO.items()}
@@ -34,7 +35,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     for kind, label in selectors.REFERENCE_LABELS.items():
         cal = selectors.calibration(forecaster=kind, concept=concept)
         references.append({"label": label, "calibration": cal,
-                           "plot": plots.calibration_svg(cal["bins"], label=f"Calibration of the {label}")})
+                           "plot": charts.calibration_svg(cal["bins"], label=f"Calibration of the {label}")})
     return render(request, "evaluator/leaderboard.html", {
         "board": board,
         "references": references,
@@ -92,9 +93,9 @@ def factor(request: HttpRequest) -> HttpResponse:
         "covariates": covariates,
         "r2_rows": [(c, CONCEPT_NAMES.get(c, c), r2.get(c)) for c in CONCEPTS if c in r2],
         "concepts": [(c, CONCEPT_NAMES[c], f["statistics"][c]) for c in CONCEPTS],
-        "heatmap": plots.heatmap_svg(f["matrix"], f["concepts"]),
-        "scree": plots.scree_svg(f["eigenvalues"], f["null_eigen_p95"]),
-        "loadings_plot": plots.loadings_svg(f["loadings"], f["loadings_ci"], f["fa_loadings"]),
+        "heatmap": charts.heatmap_svg(f["matrix"], f["concepts"]),
+        "scree": charts.scree_svg(f["eigenvalues"], f["null_eigen_p95"]),
+        "loadings_plot": charts.loadings_svg(f["loadings"], f["loadings_ci"], f["fa_loadings"]),
         "estimates_plot": factor_plots.estimates_svg(estimates),
         "loto_plot": factor_plots.loto_svg(f["leave_one_task_out"], pooled_share=f["pc1_share"],
                                            pooled_null=f["null_p95"]),
@@ -113,8 +114,8 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "profile_user": user,
         "history": list(reversed(history)),
         "calibration": cal,
-        "calibration_plot": plots.calibration_svg(cal["bins"], label=f"Calibration of {user.get_username()}"),
-        "history_plot": plots.score_history_svg(history),
+        "calibration_plot": charts.calibration_svg(cal["bins"], label=f"Calibration of {user.get_username()}"),
+        "history_plot": charts.score_history_svg(history),
         "mean_peer": sum(peers) / len(peers) if peers else None,
         "is_self": request.user.is_authenticated and request.user.pk == user.pk,
         "by_concept": [(c, CONCEPT_NAMES[c], block) for c, block in cal["by_concept"].items()],

@@ -22,7 +22,8 @@ class RunSeedInline(admin.TabularInline):
 
 @admin.register(ExperimentRun)
 class ExperimentRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "market", "purpose", "status", "progress_pct", "decision", "statistic", "ci", "created_at")
+    list_display = ("id", "market", "purpose", "status", "progress_pct", "decision", "statistic", "ci",
+                    "created_at")
     list_filter = ("status", "purpose", "decision")
     search_fields = ("id", "spec_sha256", "market__title", "message")
     list_select_related = ("market",)
@@ -70,6 +71,7 @@ class ExperimentRunAdmin(admin.ModelAdmin):
         for run in queryset:
             try:
                 new = services.run_verify(run_id=run.pk, requested_by=request.user)
-                self.message_user(request, f"Verification run {new.pk} of run {run.pk} queued.", messages.SUCCESS)
+                self.message_user(request, f"Verification run {new.pk} of run {run.pk} queued.",
+                                  messages.SUCCESS)
             except services.RunError as exc:
                 self.message_user(request, f"Run {run.pk}: {exc}", messages.ERROR)

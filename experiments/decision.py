@@ -152,8 +152,8 @@ def decide(
         if not _holds(lo, cmp_, thr) and not _holds(hi, cmp_, thr):
             return Decision(
                 "no",
-                f"No point of the {level} [{lo:.4g}, {hi:.4g}] satisfies {criterion.statistic} {cmp_} {thr:g} "
-                f"({n_seeds} seeds).",
+                f"No point of the {level} [{lo:.4g}, {hi:.4g}] satisfies {criterion.statistic} {cmp_} "
+                f"{thr:g} ({n_seeds} seeds).",
             )
         problem = f"The {level} [{lo:.4g}, {hi:.4g}] straddles the threshold {thr:g}"
     else:

@@ -40,14 +40,16 @@ class TaskRun:
         source = self.result.params if params is None else params
         return {k: v.to(device=self.device, dtype=self.dtype) for k, v in source.items()}
 
-    def outputs(self, x: torch.Tensor, params: Mapping[str, torch.Tensor] | None = None, **kw: Any) -> torch.Tensor:
+    def outputs(self, x: torch.Tensor, params: Mapping[str, torch.Tensor] | None = None,
+                **kw: Any) -> torch.Tensor:
         x = x.to(self.device)
         x = x.to(self.dtype) if x.is_floating_point() else x
         return ensemble_apply(self.model, self.stacked(params), x, **kw)
 
 
 def train_task(task_name: str, arch: str, params: Mapping[str, Any], members: list[Member] | list[int], *,
-               device: str | torch.device = "auto", progress: Progress | None = None, hooks: Hooks | None = None,
+               device: str | torch.device = "auto", progress: Progress | None = None,
+               hooks: Hooks | None = None,
                init_params: Mapping[str, torch.Tensor] | None = None, keep_checkpoints: bool = False,
                dtype: torch.dtype = torch.float32, vectorized: bool = True,
                checkpoint_fractions: tuple[float, ...] | None = None) -> TaskRun:
@@ -80,7 +82,8 @@ def member_outputs(run: TaskRun) -> list[dict[str, Any]]:
     behaviour = run.task.behaviour(run.model, run.result, run.data, run.params, device=run.device)
     out_id = run.outputs(run.data.x_id)
     out_ood = run.outputs(run.data.x_ood)
-    reps = run.outputs(run.data.probe, features=True).reshape(len(run.result.members), run.data.probe.shape[0], -1)
+    n_members, n_probe = len(run.result.members), run.data.probe.shape[0]
+    reps = run.outputs(run.data.probe, features=True).reshape(n_members, n_probe, -1)
     pred_id = predictions(out_id, run.data.loss)
     pred_ood = predictions(out_ood, run.data.loss)
 

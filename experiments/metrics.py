@@ -17,7 +17,8 @@ import numpy as np
 
 __all__ = [
     "auroc", "bootstrap_ci", "dip_test", "disagreement", "gmm_1d", "gmm_delta_bic", "linear_cka",
-    "lmc_barrier", "minority_fraction", "minority_fraction_batch", "pairwise_disagreement", "pairwise_linear_cka", "pairwise_mean",
+    "lmc_barrier", "minority_fraction", "minority_fraction_batch", "pairwise_disagreement",
+    "pairwise_linear_cka", "pairwise_mean",
 ]
 
 
@@ -74,7 +75,8 @@ def disagreement(pred_a: np.ndarray, pred_b: np.ndarray) -> float:
     """``Dis(f, g; S) = mean 1[argmax f ≠ argmax g]`` from predicted labels of shape [n] each."""
     a, b = np.asarray(pred_a), np.asarray(pred_b)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
-        raise ValueError(f"pred_a and pred_b must be non-empty 1-D arrays of equal length, got {a.shape}, {b.shape}")
+        raise ValueError(f"pred_a and pred_b must be non-empty 1-D arrays of equal length, got {a.shape}, "
+                         f"{b.shape}")
     return float(np.mean(a != b))
 
 
@@ -226,7 +228,8 @@ def gmm_1d(x: np.ndarray, *, iterations: int = 150) -> dict[str, np.ndarray | fl
 def _delta_bic_batch(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = X.shape[1]
     var1 = np.maximum(X.var(axis=1), _var_floor(X))
-    ll1 = (-0.5 * ((X - X.mean(axis=1, keepdims=True)) ** 2 / var1[:, None] + np.log(2 * np.pi * var1[:, None]))).sum(1)
+    ll1 = (-0.5 * ((X - X.mean(axis=1, keepdims=True)) ** 2 / var1[:, None]
+                   + np.log(2 * np.pi * var1[:, None]))).sum(1)
     w, mu, var, ll2, assign = _gmm_batch(X, 150)
     return (-2 * ll1 + 2 * np.log(n)) - (-2 * ll2 + 5 * np.log(n)), assign
 

@@ -241,7 +241,8 @@ def retention(correct_early: np.ndarray, correct_final: np.ndarray) -> float:
     a = np.asarray(correct_early, dtype=bool)
     b = np.asarray(correct_final, dtype=bool)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"correct_early and correct_final must be 1-D of equal shape; got {a.shape}, {b.shape}")
+        raise ValueError(f"correct_early and correct_final must be 1-D of equal shape; got {a.shape}, "
+                         f"{b.shape}")
     if not a.any():
         return float("nan")
     return float(b[a].mean())

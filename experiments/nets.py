@@ -192,13 +192,17 @@ class TwoPathwayLinear(nn.Module):
         return h if features else self.out(h)
 
 
-def mlp_ensemble_layers(model: MLP, params: dict[str, torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+Layers = list[tuple[torch.Tensor, torch.Tensor]]
+"""``[(W [S, out, in], b [S, out]), ...]``: stacked weights and biases of an MLP, input layer first."""
+
+
+def mlp_ensemble_layers(model: MLP, params: dict[str, torch.Tensor]) -> Layers:
     """``[(W [S, out, in], b [S, out]), ...]`` of stacked ``params`` of ``model``, input layer first."""
     names = [f"hidden.{i}" for i in range(len(model.hidden))] + ["out"]
     return [(params[f"{n}.weight"], params[f"{n}.bias"]) for n in names]
 
 
-def mlp_ensemble_forward(layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor) -> list[torch.Tensor]:
+def mlp_ensemble_forward(layers: Layers, x: torch.Tensor) -> list[torch.Tensor]:
     """Hand-batched :class:`MLP` forward of S members at once, ``x [S, B, ...]`` → activations.
 
     Returns ``[h_0, h_1, …, out]``: the flattened input, each hidden layer after its ReLU, and the
@@ -214,8 +218,8 @@ def mlp_ensemble_forward(layers: list[tuple[torch.Tensor, torch.Tensor]], x: tor
     return acts
 
 
-def mlp_ensemble_backward(layers: list[tuple[torch.Tensor, torch.Tensor]], acts: list[torch.Tensor],
-                          grad_out: torch.Tensor, grads: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+def mlp_ensemble_backward(layers: Layers, acts: list[torch.Tensor], grad_out: torch.Tensor,
+                          grads: Layers) -> None:
     """Backward of :func:`mlp_ensemble_forward` given ``grad_out`` = dL/d(out) ``[S, B, d_out]``.
 
     Writes dL/dW and dL/db of every layer into the matching tensors of ``grads`` (same layout as

@@ -83,7 +83,8 @@ def training_params(*, steps: int, lr: float, width: int, optimizer: str = "adam
         ParamDef("lr", "float", lr, 1e-5, 10.0, doc="base learning rate"),
         ParamDef("width", "int", width, 2, max_width, doc="hidden width (d_model for transformers)"),
         ParamDef("optimizer", "enum", optimizer, choices=("adam", "adamw", "sgd"), doc="optimizer"),
-        ParamDef("batch_size", "int", batch_size, 1, 65_536, doc="examples per step (≥ train size: full batch)"),
+        ParamDef("batch_size", "int", batch_size, 1, 65_536,
+                 doc="examples per step (≥ train size: full batch)"),
         ParamDef("weight_decay", "float", weight_decay, 0.0, 10.0, doc="weight decay"),
         ParamDef("init_scale", "float", init_scale, 0.001, 10.0, doc="multiplier on the init std"),
     ]

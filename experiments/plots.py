@@ -42,7 +42,8 @@ def behaviour_distribution(values: np.ndarray, path: Path, *, label: str, title:
 def training_curves(outputs: Sequence[Mapping[str, Any]], path: Path, *, max_lines: int = 64) -> Path:
     """Evaluation loss and accuracy against step: one thin line per seed, the median in bold."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for key, ax, label in (("curve_eval_loss", axes[0], "ID loss"), ("curve_eval_acc", axes[1], "ID accuracy")):
+    panels = (("curve_eval_loss", axes[0], "ID loss"), ("curve_eval_acc", axes[1], "ID accuracy"))
+    for key, ax, label in panels:
         curves = [np.asarray(o[key]) for o in outputs if key in o]
         if not curves:
             continue
@@ -73,7 +74,8 @@ def matrix_heatmap(matrix: np.ndarray, path: Path, *, title: str, label: str, se
     return save_figure(fig, path)
 
 
-def standard_plots(frame: Any, outputs: Sequence[Mapping[str, Any]], out_dir: Path, *, label: str) -> list[Path]:
+def standard_plots(frame: Any, outputs: Sequence[Mapping[str, Any]], out_dir: Path, *,
+                   label: str) -> list[Path]:
     """The two plots every protocol's report shows: the per-seed behaviour distribution
     (``behaviour.png``) and the training curves (``curves.png``). The concept's key plot is added
     by each protocol."""

@@ -17,8 +17,8 @@ def code_version() -> str:
     if os.environ.get("PATHMARKET_CODE_VERSION"):
         return os.environ["PATHMARKET_CODE_VERSION"]
     try:
-        done = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=5, check=True)
+        done = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=5, check=True)
         return done.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -18,10 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from experiments.concepts import STATISTIC_NAMES as CONCEPT_STATISTICS
+from experiments.jsonsafe import jsonable
 from experiments.mltasks import get_task
 from experiments.params import ParamDef, SpecError
 from experiments.protocols.base import (
@@ -89,12 +88,14 @@ def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     protocol = get_protocol(concept)
     task_name = spec.get("task")
     if not isinstance(task_name, str) or task_name not in protocol.tasks:
-        raise SpecError("task", f"{task_name!r} is not a task of concept {concept}; allowed: {', '.join(protocol.tasks)}")
+        raise SpecError("task", f"{task_name!r} is not a task of concept {concept}; "
+                                f"allowed: {', '.join(protocol.tasks)}")
     task = get_task(task_name)
     arch = spec.get("arch") or task.archs[0]
     archs = protocol.archs.get(task_name, task.archs)
     if arch not in archs:
-        raise SpecError("arch", f"{arch!r} is not an architecture of {concept}/{task_name}; allowed: {', '.join(archs)}")
+        raise SpecError("arch", f"{arch!r} is not an architecture of {concept}/{task_name}; "
+                                f"allowed: {', '.join(archs)}")
     preset = spec.get("preset") or "default"
     if preset not in PRESETS:
         raise SpecError("preset", f"{preset!r} is not a preset; allowed: {', '.join(PRESETS)}")
@@ -116,12 +117,13 @@ def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     seed_budget = _int_field(budget_value, "seed_budget", seeds, MAX_SEEDS)
     seed_offset = _int_field(spec.get("seed_offset", 0), "seed_offset", 0, MAX_SEED_OFFSET)
     normalized = {"concept": concept, "task": task_name, "arch": arch, "preset": preset, "seeds": seeds,
-                  "seed_budget": seed_budget, "seed_offset": seed_offset, "params": dict(sorted(params.items()))}
+                  "seed_budget": seed_budget, "seed_offset": seed_offset,
+                  "params": dict(sorted(params.items()))}
     cost = estimate_cost(normalized)
     if cost["flops_budget"] > MAX_FLOPS:
-        raise SpecError("cost", f"estimated {cost['flops_budget']:.3g} FLOPs for seed_budget={seed_budget} seeds "
-                                f"exceeds the cap of {MAX_FLOPS:.3g}; reduce seeds, seed_budget, steps, width "
-                                f"or batch_size")
+        raise SpecError("cost", f"estimated {cost['flops_budget']:.3g} FLOPs for seed_budget={seed_budget} "
+                                f"seeds exceeds the cap of {MAX_FLOPS:.3g}; reduce seeds, seed_budget, "
+                                f"steps, width or batch_size")
     return normalized
 
 
@@ -164,7 +166,8 @@ def estimate_cost(spec: Mapping[str, Any]) -> dict[str, float]:
     relevant = {k: v for k, v in params.items() if k in task.params}
     fwd, n_train, n_eval = _forward_flops(spec["task"], spec["arch"], json.dumps(relevant, sort_keys=True))
     batch = min(params["batch_size"], n_train)
-    per_seed = protocol.cost_multiplier * (3 * fwd * batch * params["steps"] + fwd * n_eval * (task.eval_points + 1))
+    per_seed = protocol.cost_multiplier * (3 * fwd * batch * params["steps"]
+                                           + fwd * n_eval * (task.eval_points + 1))
     seconds = per_seed * spec["seeds"] / CPU_FLOPS[spec["arch"]]
     seconds += protocol.cost_multiplier * spec["seeds"] * params["steps"] * CPU_STEP_OVERHEAD[spec["arch"]]
     return {"flops": per_seed * spec["seeds"], "flops_budget": per_seed * spec["seed_budget"],
@@ -193,23 +196,9 @@ def seed_chunks(spec: Mapping[str, Any], *, device: str = "cpu") -> list[list[in
     return [seeds[i:i + size] for i in range(0, len(seeds), size)]
 
 
-def jsonable(value: Any) -> Any:
-    """Recursively convert numpy scalars/arrays and non-finite floats (→ None) to JSON values."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def summarize_outputs(spec: Mapping[str, Any], outputs: list[dict[str, Any]], *, provenance: Mapping[str, Any],
-                      out_dir: str | Path | None = None, bootstrap_seed: int = 0) -> dict[str, Any]:
+def summarize_outputs(spec: Mapping[str, Any], outputs: list[dict[str, Any]], *,
+                      provenance: Mapping[str, Any], out_dir: str | Path | None = None,
+                      bootstrap_seed: int = 0) -> dict[str, Any]:
     """The ``--json`` object from per-seed outputs (the pipeline's finalizer calls this directly).
 
     ``provenance`` supplies code_version, torch_version, device, wall_seconds and started_at; seeds
@@ -224,7 +213,8 @@ def summarize_outputs(spec: Mapping[str, Any], outputs: list[dict[str, Any]], *,
         out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / "per_seed.csv", index=False)
         protocol.plots(config, frame, result, outputs, out)
-        (out / "result.json").write_text(json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=False)
+        (out / "result.json").write_text(text + "\n")
     return payload
 
 
@@ -240,7 +230,8 @@ def result_payload(spec: Mapping[str, Any], result: Result, frame: pd.DataFrame,
     })
 
 
-def run_spec(spec: Mapping[str, Any], *, device: str = "auto", progress: Callable[[float, str], None] | None = None,
+def run_spec(spec: Mapping[str, Any], *, device: str = "auto",
+             progress: Callable[[float, str], None] | None = None,
              out_dir: str | Path | None = None) -> dict[str, Any]:
     """Validate, train every seed in this process, summarize; returns the ``--json`` object."""
     from experiments.provenance import provenance_base

@@ -7,39 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import platform
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
+from experiments.jsonsafe import finite_or_none, jsonable  # noqa: F401  (callers use run_artifacts.*)
+
 logger = logging.getLogger(__name__)
-
-
-def finite_or_none(value: Any) -> float | None:
-    """A JSON-safe float: NaN and ±inf become ``None``."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays and non-finite floats into plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy scalar or array
-        return jsonable(value.tolist())
-    if isinstance(value, float):
-        return finite_or_none(value)
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    return str(value)
 
 
 def build_provenance(run, *, device_rows) -> dict:

@@ -5,33 +5,46 @@ multipliers, optimizer and an optional one-ulp nudge, so protocols can change ex
 Per-member losses are *summed* (never averaged across members) and gradients are clipped per member,
 so members never couple: a member's result does not depend on which members share its chunk.
 
-The vectorized path keeps a chunk's parameters as the rows of one flat ``[S, P]`` buffer (each
-parameter name is a ``[S, ...]`` view of it) with a matching gradient buffer, so clipping and the
-optimizer (:mod:`experiments.optim`, fused kernels) are a few whole-buffer operations. Plain MLPs use
-a hand-batched forward and closed-form backward (``baddbmm``/``bmm`` over the seed dimension, no
-autograd; :func:`experiments.nets.mlp_ensemble_forward`); the two-pathway linear network a batched
-forward with autograd; every other architecture ``functional_call`` under ``vmap``. The reference
-path trains an ``nn.Module`` with ``torch.optim``. In float64 the two agree to ~1e-12
-(tests/experiments/test_trainer.py).
+One training loop (:func:`_train_chunk`: data order, hooks, curves, checkpoints) drives a pluggable
+:class:`StepStrategy` that computes each optimizer step:
 
-Hooks serve the protocols of DESIGN.md §4.2: start from given stacked parameters (spawning,
+* :class:`LoopStep` — the reference: one ``nn.Module`` per member, autograd, ``torch.optim``;
+* :class:`VmapStep` — every architecture: ``functional_call`` under ``vmap`` over the parameters kept
+  as rows of one flat ``[S, P]`` buffer, so clipping and the optimizer (:mod:`experiments.optim`)
+  are whole-buffer operations;
+* :class:`TwoPathwayStep` — the two-pathway linear network with a hand-batched forward;
+* :class:`ClosedFormMLPStep` — plain MLPs with a hand-batched forward and closed-form backward
+  (``baddbmm``/``bmm`` over the seed dimension, no autograd; :mod:`experiments.nets`).
+
+:func:`select_strategy` picks one (``train_ensemble(strategy=...)`` forces one). Losses come from the
+registry in :mod:`experiments.losses`; an unknown loss name is an error. In float64 every strategy
+agrees with the loop to ~1e-12 (tests/experiments/test_trainer.py).
+
+Hooks serve the protocols of docs/experiments.md: start from given stacked parameters (spawning,
 nudging), transform batches for some steps (counter-examples, blur), schedule model keyword
 arguments (modadd ``alpha``), freeze masked parameters (blocked pathway), and observe checkpoints.
+
+Environment: ``PATHMARKET_VECTORIZED_MEMBERS`` overrides how many members one vectorized chunk holds
+(:func:`default_chunk_size`). It was called ``PATHMARKET_SEED_CHUNK``, which still works but is
+deprecated: it was too easily confused with ``PATHMARKET_SEED_CHUNK_SIZE``, the number of seeds per
+Celery training task (settings ``PATHMARKET["SEED_CHUNK_SIZE"]``), a different thing.
 """
 from __future__ import annotations
 
 import itertools
+import logging
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
 
+from experiments.losses import get_loss, member_losses, member_scores
 from experiments.nets import (
     MLP,
     SmallCNN,
@@ -44,7 +57,12 @@ from experiments.nets import (
     mlp_ensemble_layers,
     two_pathway_ensemble_forward,
 )
-from experiments.optim import StackedOptimizer, clip_per_member, torch_optimizer
+from experiments.optim import OPTIMIZERS, StackedOptimizer, clip_per_member, torch_optimizer
+
+logger = logging.getLogger(__name__)
+
+VECTORIZED_MEMBERS_ENV = "PATHMARKET_VECTORIZED_MEMBERS"
+DEPRECATED_VECTORIZED_MEMBERS_ENV = "PATHMARKET_SEED_CHUNK"
 
 CHECKPOINT_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
 Progress = Callable[[float, str], None]
@@ -70,11 +88,16 @@ class TrainSpec:
     grad_clip: float | None = 1.0
     """Per-member global gradient-norm cap; None disables clipping."""
     loss: str = "ce"
-    """"ce" (cross-entropy on class indices) or "mse" (regression)."""
+    """A name in :data:`experiments.losses.LOSSES`: "ce" (cross-entropy on class indices) or "mse"."""
     eval_points: int = 20
     """Number of evenly spaced evaluations of the curves (plus step 0)."""
     checkpoint_fractions: tuple[float, ...] = CHECKPOINT_FRACTIONS
     """Fractions of training at which checkpoints are taken."""
+
+    def __post_init__(self) -> None:
+        get_loss(self.loss)  # an unknown loss is an error here, not a silent default later
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer {self.optimizer!r} is not one of {OPTIMIZERS}")
 
 
 @dataclass(frozen=True)
@@ -164,10 +187,12 @@ def default_chunk_size(model: nn.Module, device: torch.device) -> int:
     ``vmap`` measured 0.85–1.2× the loop (grouped convolutions and pooling on a seed-interleaved
     layout). Their entries are 1, which makes :func:`train_ensemble` use the reference loop. The
     choice depends only on the model and device, never on how many seeds a chunk holds, so a seed's
-    result never depends on its chunk. ``PATHMARKET_SEED_CHUNK`` overrides the table.
+    result never depends on its chunk. ``PATHMARKET_VECTORIZED_MEMBERS`` (formerly
+    ``PATHMARKET_SEED_CHUNK``) overrides the table.
     """
-    if os.environ.get("PATHMARKET_SEED_CHUNK"):
-        return max(1, int(os.environ["PATHMARKET_SEED_CHUNK"]))
+    override = vectorized_members_override()
+    if override is not None:
+        return override
     kinds = {type(m) for m in model.modules()}
     if device.type == "cuda":
         return 256
@@ -176,6 +201,26 @@ def default_chunk_size(model: nn.Module, device: torch.device) -> int:
     if type(model) is MLP:
         return 16
     return 128
+
+
+def vectorized_members_override() -> int | None:
+    """``PATHMARKET_VECTORIZED_MEMBERS`` (≥ 1), else the deprecated ``PATHMARKET_SEED_CHUNK`` with a
+    warning, else None."""
+    name = VECTORIZED_MEMBERS_ENV
+    value = os.environ.get(name, "").strip()
+    if not value and os.environ.get(DEPRECATED_VECTORIZED_MEMBERS_ENV, "").strip():
+        name = DEPRECATED_VECTORIZED_MEMBERS_ENV
+        value = os.environ[name].strip()
+        message = (f"{DEPRECATED_VECTORIZED_MEMBERS_ENV} is deprecated; set {VECTORIZED_MEMBERS_ENV} instead "
+                   "(PATHMARKET_SEED_CHUNK_SIZE, seeds per Celery task, is a different setting)")
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        logger.warning(message)
+    if not value:
+        return None
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of members, got {value!r}") from None
 
 
 def stack(params: Sequence[Params]) -> Params:
@@ -201,6 +246,7 @@ def ensemble_apply(model: nn.Module, params: Params, x: torch.Tensor, *, shared:
         return functional_call(model, p, (xx,), kwargs)
 
     def mlp(p: Params, xx: torch.Tensor) -> torch.Tensor:  # hand-batched, several times faster
+        assert isinstance(model, MLP)
         layers = mlp_ensemble_layers(model, p)
         acts = mlp_ensemble_forward(layers, xx.expand(len(layers[0][0]), *xx.shape) if shared else xx)
         return acts[-2] if kwargs.get("features") else acts[-1]
@@ -213,24 +259,6 @@ def ensemble_apply(model: nn.Module, params: Params, x: torch.Tensor, *, shared:
     return torch.cat(parts, dim=1)
 
 
-def member_losses(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-member mean loss, shape [S], from outputs ``[S, B, C]`` and targets ``[S, B, ...]``."""
-    if loss == "ce":
-        flat = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="none")
-        return flat.reshape(out.shape[0], -1).mean(dim=1)
-    return (out.reshape(y.shape) - y).pow(2).reshape(out.shape[0], -1).mean(dim=1)
-
-
-def member_scores(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-member accuracy (ce: argmax; mse with one output: sign agreement; else R²), shape [S]."""
-    if loss == "ce":
-        return (out.argmax(-1) == y).to(out.dtype).mean(dim=1)
-    if out.shape[-1] == 1:
-        return (torch.sign(out.reshape(y.shape)) == torch.sign(y)).to(out.dtype).mean(dim=1)
-    resid = (out.reshape(y.shape) - y).pow(2).reshape(out.shape[0], -1).mean(dim=1)
-    return 1 - resid / y.var(unbiased=False).clamp_min(1e-12)
-
-
 def evaluate_params(model: nn.Module, params: Params, x: torch.Tensor, y: torch.Tensor, *, loss: str,
                     **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss [S], score [S]) of arbitrary stacked parameters, e.g. points on an LMC path."""
@@ -239,22 +267,10 @@ def evaluate_params(model: nn.Module, params: Params, x: torch.Tensor, y: torch.
     return member_losses(out, target, loss), member_scores(out, target, loss)
 
 
-def _losses_and_output_grad(out: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _losses_and_output_grad(out: torch.Tensor, y: torch.Tensor,
+                            loss: str) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`member_losses` ``[S]`` and the gradient of their sum with respect to ``out``, in closed form."""
-    per_member = out[0].numel() // out.shape[-1] if loss == "ce" else y[0].numel()
-    if loss == "ce":  # log-sum-exp by hand: log_softmax's kernel is slow along a last dim of 2–10
-        target = y.reshape(*out.shape[:-1], 1)
-        shifted = out - out.amax(dim=-1, keepdim=True)
-        exp = shifted.exp()
-        total = exp.sum(dim=-1, keepdim=True)
-        losses = (total.log() - shifted.gather(-1, target)).reshape(out.shape[0], -1).mean(dim=1)
-        grad = exp.div_(total.mul_(per_member))  # (softmax − one-hot) / per-member batch size
-        grad.scatter_add_(-1, target, torch.full(target.shape, -1.0 / per_member, dtype=out.dtype,
-                                                 device=out.device))
-        return losses, grad
-    diff = out.reshape(y.shape) - y
-    losses = diff.pow(2).reshape(out.shape[0], -1).mean(dim=1)
-    return losses, diff.mul_(2.0 / per_member).reshape(out.shape)
+    return get_loss(loss).output_grad(out, y)
 
 
 def _init_seed(member: Member) -> int:
@@ -264,7 +280,9 @@ def _init_seed(member: Member) -> int:
 def _nudge_target(member: Member, named: Iterable[tuple[str, torch.Tensor]]) -> str:
     """The parameter whose first element the ulp nudge moves: ``Member.ulp_param``, else the first
     tensor with ≥ 2 dimensions in sorted-name order (the same for the loop and the flat buffer)."""
-    return member.ulp_param if member.ulp_param is not None else next(k for k, p in sorted(named) if p.dim() >= 2)
+    if member.ulp_param is not None:
+        return member.ulp_param
+    return next(k for k, p in sorted(named) if p.dim() >= 2)
 
 
 def _initial_module(make_model: Callable[[], nn.Module], member: Member, dtype: torch.dtype,
@@ -325,6 +343,7 @@ class _BatchStream:
         if self.pos + self.batch > self.n:
             self.perms = torch.stack([torch.randperm(self.n, generator=g) for g in self.gens]).to(self.device)
             self.pos = 0
+        assert self.perms is not None
         idx = self.perms[:, self.pos:self.pos + self.batch]
         self.pos += self.batch
         return idx
@@ -338,53 +357,216 @@ def _schedule(spec: TrainSpec) -> tuple[set[int], dict[int, float]]:
     return evals, checkpoints
 
 
+# --- step strategies: how one optimizer step of a chunk's members is computed ----------------------
+
+@dataclass(frozen=True)
+class Chunk:
+    """What a step strategy is built from: the members of one chunk and how to train them."""
+
+    make_model: Callable[[], nn.Module]
+    members: Sequence[Member]
+    spec: TrainSpec
+    lrs: torch.Tensor
+    """Each member's learning rate ``[S]``, in the training dtype."""
+    dtype: torch.dtype
+    device: torch.device
+    init_params: Params | None
+
+
+class StepStrategy:
+    """One optimizer step for the members of a chunk, which share optimizer kind and batch size.
+
+    A strategy owns the chunk's parameters and optimizer; the loop (:func:`_train_chunk`) owns data
+    order, hooks, curves and checkpoints. Subclasses: :class:`LoopStep` (the per-seed reference,
+    S = 1), :class:`VmapStep` (any architecture), :class:`TwoPathwayStep` and
+    :class:`ClosedFormMLPStep` (faster forwards/backwards of one architecture each). Every strategy
+    computes the same update up to rounding; float64 agreement is tests/experiments/test_trainer.py.
+    """
+
+    name = ""
+    model: nn.Module
+    """A module of the architecture on the device (the loop's own parameters for :class:`LoopStep`)."""
+    names: list[str]
+    tensors: list[torch.Tensor]
+    """Current parameters in ``names`` order, ``[S, ...]`` each (``[...]`` for the loop)."""
+
+    def __init__(self, chunk: Chunk) -> None:
+        self.members, self.spec, self.loss = chunk.members, chunk.spec, get_loss(chunk.spec.loss)
+        self.kind = chunk.members[0].optimizer or chunk.spec.optimizer
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        """Whether this strategy can train ``model``'s architecture."""
+        return True
+
+    def params(self) -> Params:
+        """Current parameters, stacked ``[S, ...]`` (views, not copies)."""
+        return dict(zip(self.names, self.tensors))
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        """One update on batches ``xb [S, B, ...]``, ``yb [S, B, ...]``; returns the losses ``[S]``."""
+        raise NotImplementedError
+
+    def member_mask(self, mask: torch.Tensor) -> torch.Tensor:
+        """A ``[S, ...]`` parameter mask in this strategy's parameter layout."""
+        return mask
+
+
+class LoopStep(StepStrategy):
+    """The reference: one member's ``nn.Module`` trained with ``torch.optim`` and autograd."""
+
+    name = "loop"
+
+    def __init__(self, chunk: Chunk) -> None:
+        super().__init__(chunk)
+        if len(chunk.members) != 1:
+            raise ValueError("the loop strategy trains one member at a time")
+        given = None if chunk.init_params is None else unstack(chunk.init_params, 0)
+        self.model = _initial_module(chunk.make_model, chunk.members[0], chunk.dtype, chunk.device, given)
+        self.names = [k for k, _ in self.model.named_parameters()]
+        self.tensors = list(self.model.parameters())
+        self.opt = torch_optimizer(self.kind, self.tensors, lr=float(chunk.lrs[0]),
+                                   weight_decay=self.spec.weight_decay,
+                                   momentum=self.spec.momentum if self.kind == "sgd" else 0.0)
+
+    def params(self) -> Params:
+        return {k: t.unsqueeze(0) for k, t in zip(self.names, self.tensors)}
+
+    def member_mask(self, mask: torch.Tensor) -> torch.Tensor:
+        return mask[0]
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        losses = self.loss.per_member(self.model(xb[0], **kwargs).unsqueeze(0), yb)
+        self.opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        if self.spec.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.tensors, self.spec.grad_clip, foreach=False)
+        self.opt.step()
+        return losses
+
+
+class VmapStep(StepStrategy):
+    """All members at once: ``functional_call`` under ``vmap`` and autograd, with every parameter a
+    ``[S, ...]`` view of one flat ``[S, P]`` buffer (row = member) and a matching gradient buffer, so
+    per-member clipping and the optimizer (:class:`experiments.optim.StackedOptimizer`) are a few
+    whole-buffer operations. Subclasses replace :meth:`forward` or :meth:`gradients`."""
+
+    name = "vmap"
+
+    def __init__(self, chunk: Chunk) -> None:
+        super().__init__(chunk)
+        base = chunk.make_model()
+        if not self.supports(base):
+            raise ValueError(f"the {self.name!r} step strategy does not support {type(base).__name__}")
+        self.flat = _initial_flat(base, chunk.members, chunk.dtype, chunk.device, chunk.init_params)
+        self.model = base.to(device=chunk.device, dtype=chunk.dtype)  # its own parameters are never used
+        named = list(self.model.named_parameters())
+        self.names, self.shapes = [k for k, _ in named], [p.shape for _, p in named]
+        self.sizes = [p.numel() for _, p in named]
+        self.flat_grad = torch.empty_like(self.flat)  # fully written before every use
+        self.tensors = [t.requires_grad_() for t in self.views(self.flat)]  # autograd leaves
+        self.opt = StackedOptimizer(self.kind, self.flat, self.flat_grad, chunk.lrs,
+                                    weight_decay=self.spec.weight_decay,
+                                    momentum=self.spec.momentum if self.kind == "sgd" else 0.0)
+
+    def views(self, buffer: torch.Tensor) -> list[torch.Tensor]:
+        """``buffer [S, P]`` as one ``[S, ...]`` view per parameter."""
+        chunks = buffer.split(self.sizes, dim=1)
+        return [c.view(len(self.members), *shape) for c, shape in zip(chunks, self.shapes)]
+
+    def forward(self, x: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        """Outputs ``[S, B, ...]`` of every member on its own batch, differentiable."""
+        return vmap(lambda p, xx: functional_call(self.model, p, (xx,), kwargs))(self.params(), x)
+
+    def gradients(self, xb: torch.Tensor, yb: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        """Write the gradient of the summed member losses into ``flat_grad``; return the losses."""
+        losses = self.loss.per_member(self.forward(xb, kwargs), yb)
+        grads = torch.autograd.grad(losses.sum(), self.tensors)
+        torch.cat([g.reshape(len(self.members), -1) for g in grads], dim=1, out=self.flat_grad)
+        return losses
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        losses = self.gradients(xb, yb, kwargs)
+        if self.spec.grad_clip is not None:
+            clip_per_member(self.flat_grad, self.spec.grad_clip)
+        self.opt.step()
+        return losses
+
+
+class TwoPathwayStep(VmapStep):
+    """:class:`VmapStep` with a hand-batched forward (one ``bmm`` per layer; vmap's overhead dominates
+    this tiny linear network). Model keyword arguments fall back to ``vmap``."""
+
+    name = "two_pathway"
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        return type(model) is TwoPathwayLinear
+
+    def forward(self, x: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        if kwargs:
+            return super().forward(x, kwargs)
+        assert isinstance(self.model, TwoPathwayLinear)
+        return two_pathway_ensemble_forward(self.model, self.params(), x)
+
+
+class ClosedFormMLPStep(VmapStep):
+    """Plain :class:`MLP`: hand-batched forward and closed-form backward (``baddbmm``/``bmm`` over the
+    seed dimension, no autograd; :func:`experiments.nets.mlp_ensemble_forward`), gradients written
+    straight into the flat gradient buffer. Model keyword arguments fall back to ``vmap``."""
+
+    name = "mlp"
+
+    def __init__(self, chunk: Chunk) -> None:
+        super().__init__(chunk)
+        assert isinstance(self.model, MLP)
+        self.layers = mlp_ensemble_layers(self.model, self.params())
+        self.grad_layers = mlp_ensemble_layers(self.model, dict(zip(self.names, self.views(self.flat_grad))))
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        return type(model) is MLP
+
+    def gradients(self, xb: torch.Tensor, yb: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        if kwargs:
+            return super().gradients(xb, yb, kwargs)
+        with torch.no_grad():
+            acts = mlp_ensemble_forward(self.layers, xb)
+            losses, grad_out = self.loss.output_grad(acts[-1], yb)
+            mlp_ensemble_backward(self.layers, acts, grad_out, self.grad_layers)
+        return losses
+
+
+STEP_STRATEGIES: dict[str, type[StepStrategy]] = {
+    s.name: s for s in (LoopStep, VmapStep, TwoPathwayStep, ClosedFormMLPStep)}
+"""Strategies by name, for ``train_ensemble(strategy=...)``."""
+
+
+def select_strategy(model: nn.Module, *, vectorized: bool = True,
+                    strategy: str | None = None) -> type[StepStrategy]:
+    """The step strategy for ``model``: ``strategy`` if named, else the loop when not ``vectorized``,
+    else the fastest vectorized one that supports the architecture (closed-form MLP, batched two-pathway,
+    then vmap)."""
+    if strategy is not None:
+        if strategy not in STEP_STRATEGIES:
+            raise ValueError(f"unknown step strategy {strategy!r}; known: {', '.join(STEP_STRATEGIES)}")
+        chosen = STEP_STRATEGIES[strategy]
+        if not chosen.supports(model):
+            raise ValueError(f"the {strategy!r} step strategy does not support {type(model).__name__}")
+        return chosen
+    if not vectorized:
+        return LoopStep
+    return next(s for s in (ClosedFormMLPStep, TwoPathwayStep, VmapStep) if s.supports(model))
+
+
 def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_train: torch.Tensor,
                  eval_set: tuple[torch.Tensor, torch.Tensor], spec: TrainSpec, members: Sequence[Member], *,
                  device: torch.device, dtype: torch.dtype, hooks: Hooks, init_params: Params | None,
-                 keep_checkpoints: bool, vectorized: bool, tick: Callable[[int], None]) -> TrainResult:
-    """Train one group of members sharing optimizer and batch size; vectorized or looped (S=1)."""
-    kind = members[0].optimizer or spec.optimizer
+                 keep_checkpoints: bool, strategy: type[StepStrategy],
+                 tick: Callable[[int], None]) -> TrainResult:
+    """Train one group of members sharing optimizer and batch size with one step ``strategy``."""
     lrs = torch.tensor([spec.lr * m.lr_mult for m in members], dtype=dtype, device=device)
-    if vectorized:
-        # one flat buffer [S, P] (row = member) holds every parameter; names map to views [S, ...]
-        base = make_model()
-        flat = _initial_flat(base, members, dtype, device, init_params)
-        base = base.to(device=device, dtype=dtype)  # its own parameters are never used
-        named = list(base.named_parameters())
-        names, shapes = [k for k, _ in named], [p.shape for _, p in named]
-        flat_grad = torch.empty_like(flat)  # fully written before every use
-
-        def views(buffer: torch.Tensor) -> list[torch.Tensor]:
-            chunks = buffer.split([p.numel() for _, p in named], dim=1)
-            return [c.view(len(members), *shape) for c, shape in zip(chunks, shapes)]
-
-        tensors = [t.requires_grad_() for t in views(flat)]  # autograd leaves of the generic path
-        opt = StackedOptimizer(kind, flat, flat_grad, lrs, weight_decay=spec.weight_decay,
-                               momentum=spec.momentum if kind == "sgd" else 0.0)
-        mlp = type(base) is MLP  # hand-batched forward and backward (no autograd) for plain MLPs
-        if mlp:
-            layers = mlp_ensemble_layers(base, dict(zip(names, tensors)))
-            grad_layers = mlp_ensemble_layers(base, dict(zip(names, views(flat_grad))))
-    else:
-        given = None if init_params is None else unstack(init_params, 0)
-        base = _initial_module(make_model, members[0], dtype, device, given)
-        names = [k for k, _ in base.named_parameters()]
-        tensors = list(base.parameters())
-        opt = torch_optimizer(kind, tensors, lr=float(lrs[0]), weight_decay=spec.weight_decay,
-                              momentum=spec.momentum if kind == "sgd" else 0.0)
-
-    def current() -> Params:
-        if vectorized:
-            return dict(zip(names, tensors))
-        return {k: t.unsqueeze(0) for k, t in zip(names, tensors)}
-
-    def forward(x: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
-        if vectorized and type(base) is TwoPathwayLinear and not kwargs:
-            return two_pathway_ensemble_forward(base, current(), x)  # vmap's overhead dominates it
-        if vectorized:
-            return vmap(lambda p, xx: functional_call(base, p, (xx,), kwargs))(current(), x)
-        return base(x[0], **kwargs).unsqueeze(0)
-
+    stepper = strategy(Chunk(make_model, members, spec, lrs, dtype, device, init_params))
     stream = _BatchStream(members, x_train.shape[0], round(spec.batch_size * members[0].batch_mult), device)
     evals, checkpoint_steps = _schedule(spec)
     x_eval, y_eval = eval_set
@@ -396,9 +578,9 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
         nonlocal running, count
         if step not in evals and step not in checkpoint_steps:
             return
-        snapshot = {k: v.detach() for k, v in current().items()}
+        snapshot = {k: v.detach() for k, v in stepper.params().items()}
         if step in evals:
-            loss, acc = evaluate_params(base, snapshot, x_eval, y_eval, loss=spec.loss, **kwargs)
+            loss, acc = evaluate_params(stepper.model, snapshot, x_eval, y_eval, loss=spec.loss, **kwargs)
             curves["step"].append(step)
             curves["train_loss"].append((running / max(count, 1)).cpu() if count else loss.cpu())
             curves["eval_loss"].append(loss.cpu())
@@ -419,38 +601,18 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
         yb = y_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *y_train.shape[1:])
         if hooks.batch_transform is not None:
             xb, yb = hooks.batch_transform(step, xb, yb, members)
-        mask = hooks.param_mask(step, members) if hooks.param_mask else None
-        before = {k: t.detach().clone() for k, t in zip(names, tensors) if mask and k in mask}
-        if vectorized:
-            if mlp and not kwargs:
-                with torch.no_grad():
-                    acts = mlp_ensemble_forward(layers, xb)
-                    losses, grad_out = _losses_and_output_grad(acts[-1], yb, spec.loss)
-                    mlp_ensemble_backward(layers, acts, grad_out, grad_layers)
-            else:
-                losses = member_losses(forward(xb, kwargs), yb, spec.loss)
-                grads = torch.autograd.grad(losses.sum(), tensors)
-                torch.cat([g.reshape(len(members), -1) for g in grads], dim=1, out=flat_grad)
-            if spec.grad_clip is not None:
-                clip_per_member(flat_grad, spec.grad_clip)
-            opt.step()
-        else:
-            losses = member_losses(forward(xb, kwargs), yb, spec.loss)
-            opt.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            if spec.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(tensors, spec.grad_clip, foreach=False)
-            opt.step()
-        if before:
+        mask = (hooks.param_mask(step, members) if hooks.param_mask else None) or {}
+        before = {k: t.detach().clone() for k, t in zip(stepper.names, stepper.tensors) if k in mask}
+        losses = stepper.step(xb, yb, kwargs)
+        if before:  # frozen entries (mask 0) get their values from before the step back
             with torch.no_grad():
-                for k, t in zip(names, tensors):
+                for k, t in zip(stepper.names, stepper.tensors):
                     if k in before:
-                        m = mask[k] if vectorized else mask[k][0]
-                        t.copy_(torch.where(m.bool(), t, before[k]))
+                        t.copy_(torch.where(stepper.member_mask(mask[k]).bool(), t, before[k]))
         running, count = running + losses.detach(), count + 1
         observe(step + 1, kwargs)
         tick(len(members))
-    final = {k: v.detach().clone().cpu() for k, v in current().items()}
+    final = {k: v.detach().clone().cpu() for k, v in stepper.params().items()}
     arrays = {"step": np.asarray(curves["step"])}
     for key in ("train_loss", "eval_loss", "eval_acc"):
         arrays[key] = torch.stack(curves[key], dim=1).numpy()
@@ -459,10 +621,11 @@ def _train_chunk(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_t
 
 def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y_train: torch.Tensor,
                    spec: TrainSpec, members: Sequence[Member], *,
-                   eval_set: tuple[torch.Tensor, torch.Tensor] | None = None, device: str | torch.device = "auto",
+                   eval_set: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   device: str | torch.device = "auto",
                    dtype: torch.dtype = torch.float32, hooks: Hooks | None = None,
                    init_params: Params | None = None, keep_checkpoints: bool = False,
-                   vectorized: bool = True, chunk_size: int | None = None,
+                   vectorized: bool = True, chunk_size: int | None = None, strategy: str | None = None,
                    progress: Progress | None = None) -> TrainResult:
     """Train ``members`` and return their stacked final parameters, curves and checkpoints.
 
@@ -482,6 +645,8 @@ def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y
     init_params : stacked parameters ``[len(members), ...]`` to start from instead of the init seed.
     keep_checkpoints : keep stacked CPU copies at ``spec.checkpoint_fractions``.
     vectorized : False trains each member alone with ``torch.optim`` (the reference path).
+    chunk_size : members trained together by a vectorized strategy (default :func:`default_chunk_size`).
+    strategy : name in :data:`STEP_STRATEGIES` to force one step strategy (default :func:`select_strategy`).
     progress : ``(fraction, message)`` callback.
 
     Returns
@@ -506,12 +671,16 @@ def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y
     if init_params is not None:
         init_params = {k: v.to(device=device, dtype=dtype) for k, v in init_params.items()}
     probe = make_model()
+    if strategy == LoopStep.name:
+        vectorized = False
     size = 1 if not vectorized else (chunk_size or default_chunk_size(probe, device))
-    if chunk_size is None and size == 1:
+    if chunk_size is None and size == 1 and strategy is None:
         vectorized = False  # the table says the loop is fastest for this model on this device
+    stepper = select_strategy(probe, vectorized=vectorized, strategy=strategy)
     groups: dict[tuple[str, int], list[int]] = {}
     for i, m in enumerate(members):
-        groups.setdefault((m.optimizer or spec.optimizer, round(spec.batch_size * m.batch_mult)), []).append(i)
+        group = (m.optimizer or spec.optimizer, round(spec.batch_size * m.batch_mult))
+        groups.setdefault(group, []).append(i)
     chunks = [idx[j:j + size] for idx in groups.values() for j in range(0, len(idx), size)]
     total, done = spec.steps * len(members), 0
     every = max(1, total // 200)
@@ -527,7 +696,7 @@ def train_ensemble(make_model: Callable[[], nn.Module], x_train: torch.Tensor, y
         sub = None if init_params is None else {k: v[chunk] for k, v in init_params.items()}
         res = _train_chunk(make_model, x_train, y_train, eval_set, spec, [members[i] for i in chunk],
                            device=device, dtype=dtype, hooks=hooks, init_params=sub,
-                           keep_checkpoints=keep_checkpoints, vectorized=vectorized, tick=tick)
+                           keep_checkpoints=keep_checkpoints, strategy=stepper, tick=tick)
         for j, i in enumerate(chunk):
             results[i] = (res, j)
     order = [results[i] for i in range(len(members))]

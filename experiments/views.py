@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from django.views.static import serve
 
 from experiments import selectors, services
+from experiments.charts import Interval, ci_chart_svg
 from experiments.models import ExperimentRun
-from experiments.run_charts import Interval, ci_chart_svg
 
 
 def _market_model():

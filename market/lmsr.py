@@ -118,7 +118,8 @@ def trade_to_price(
 
 
 def furthest_affordable(
-    q_yes: float, q_no: float, b: float, p: float, budget: float, *, held_yes: float = 0.0, held_no: float = 0.0
+    q_yes: float, q_no: float, b: float, p: float, budget: float, *, held_yes: float = 0.0,
+    held_no: float = 0.0,
 ) -> float:
     """The price closest to ``p`` (in the direction of ``p``) that a trader with ``budget`` points can reach.
 

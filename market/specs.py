@@ -91,10 +91,12 @@ def criterion_validate(*, spec: Any, statistic: str, comparator: str, threshold:
     expected = statistic_name(normalized["concept"])
     if statistic != expected:
         raise CriterionError(
-            "statistic", f"concept {normalized['concept']} is resolved by statistic {expected!r}, not {statistic!r}."
+            "statistic",
+            f"concept {normalized['concept']} is resolved by statistic {expected!r}, not {statistic!r}.",
         )
     if comparator not in COMPARATORS:
-        raise CriterionError("comparator", f"comparator must be one of {', '.join(COMPARATORS)}; got {comparator!r}.")
+        raise CriterionError("comparator",
+                             f"comparator must be one of {', '.join(COMPARATORS)}; got {comparator!r}.")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
         raise CriterionError("threshold", f"threshold must be a finite number; got {threshold!r}.")
     return {
@@ -109,13 +111,15 @@ def criterion_validate(*, spec: Any, statistic: str, comparator: str, threshold:
 _ARCH_WORDS = {"mlp": "an MLP", "transformer": "a transformer", "cnn": "a CNN"}
 
 
-def criterion_in_words(*, spec: dict, statistic: str, comparator: str, threshold: float, confidence: float) -> str:
+def criterion_in_words(*, spec: dict, statistic: str, comparator: str, threshold: float,
+                       confidence: float) -> str:
     """One sentence stating when the market resolves YES."""
     words = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than"}[comparator]
     params = ", ".join(f"{k}={v}" for k, v in sorted(spec.get("params", {}).items())) or "default parameters"
     side = {">=": "lower", ">": "lower", "<=": "upper", "<": "upper"}[comparator]
     return (
-        f"Train {spec.get('seeds')} seeds of {_ARCH_WORDS.get(spec.get('arch'), spec.get('arch'))} on task {spec.get('task')} "
+        f"Train {spec.get('seeds')} seeds of {_ARCH_WORDS.get(spec.get('arch'), spec.get('arch'))} "
+        f"on task {spec.get('task')} "
         f"({params}; preset {spec.get('preset', 'default')}) and compute protocol {spec.get('concept')}'s "
         f"statistic {statistic}. The market resolves YES if {statistic} is {words} {threshold:g} — "
         f"specifically if the {side} end of its {confidence:.0%} bootstrap confidence interval is {words} "

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from experiments.charts import price_chart_svg
 from experiments.concepts import CONCEPTS
 from market import selectors
-from market.charts import price_chart_svg
 from market.exceptions import MarketError
 from market.forms import ForecastForm, RegisterForm
 from market.models import Concept, Market, MarketStatus

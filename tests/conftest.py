@@ -77,7 +77,8 @@ def redis_url() -> Iterator[str]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="pathmarket-redis-")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -104,7 +105,8 @@ def require_postgres(django_db_blocker) -> None:
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    path = os.environ.get("PATHMARKET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (os.environ.get("PATHMARKET_CHROMIUM") or shutil.which("chromium")
+            or shutil.which("chromium-browser"))
     if not path or not Path(path).exists():
         missing_service("Debian's chromium")
     return path

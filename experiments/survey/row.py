@@ -72,7 +72,8 @@ def base_seed_count(task: str, preset: str) -> int:
 
 
 def _cell(spec: Mapping[str, Any], result: Any, seeds: list[int], seconds: float) -> dict[str, Any]:
-    from experiments.registry import jsonable, spec_sha256
+    from experiments.jsonsafe import jsonable
+    from experiments.registry import spec_sha256
 
     return jsonable({"statistic": result.statistic, "ci_low": result.ci_low, "ci_high": result.ci_high,
                      "statistic_name": result.statistic_name, "details": result.details, "spec": dict(spec),

@@ -39,7 +39,8 @@ class Account(models.Model):
                 ),
                 name="account_kind_matches_owner",
             ),
-            models.CheckConstraint(condition=Q(kind__in=["user", "house", "maker"]), name="account_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=["user", "house", "maker"]),
+                                   name="account_kind_valid"),
             # At most one house account.
             models.UniqueConstraint(fields=["kind"], condition=Q(kind="house"), name="account_single_house"),
         ]
@@ -85,7 +86,8 @@ class LedgerEntry(models.Model):
                 condition=~Q(debit_account=F("credit_account")), name="ledger_distinct_accounts"
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["grant", "trade", "payout", "refund", "subsidy", "settlement", "reversal"]),
+                condition=Q(kind__in=["grant", "trade", "payout", "refund", "subsidy", "settlement",
+                                      "reversal"]),
                 name="ledger_kind_valid",
             ),
             models.CheckConstraint(

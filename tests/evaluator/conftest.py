@@ -45,6 +45,6 @@ def factor_cells(db):
         for j, concept in enumerate(CONCEPTS):
             if (i + j) % 13 == 0:
                 continue
-            factor_record(setup=f"task{i % 5}/mlp/setting{i}", task=f"task{i % 5}", arch="mlp", concept=concept,
-                          statistic=float(x[i, j]), run_id=None, source="suite")
+            factor_record(setup=f"task{i % 5}/mlp/setting{i}", task=f"task{i % 5}", arch="mlp",
+                          concept=concept, statistic=float(x[i, j]), run_id=None, source="suite")
     return x

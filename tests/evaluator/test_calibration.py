@@ -102,7 +102,8 @@ def test_summary_is_json_ready_and_handles_no_forecasts():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"n_bins": 0}, "positive integer"), ({"strategy": "log"}, "uniform"), ({"confidence": 1.0}, r"\(0, 1\)")],
+    [({"n_bins": 0}, "positive integer"), ({"strategy": "log"}, "uniform"),
+     ({"confidence": 1.0}, r"\(0, 1\)")],
 )
 def test_invalid_options_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):

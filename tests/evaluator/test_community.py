@@ -11,7 +11,8 @@ from evaluator.community import community_aggregate, community_series, recency_w
 
 def test_recency_weights_hand_computed():
     np.testing.assert_allclose(recency_weights(2), [1.0, 1.0])
-    np.testing.assert_allclose(recency_weights(3), [math.exp(1 - math.sqrt(3)), math.exp(math.sqrt(2) - math.sqrt(3)), 1])
+    expected = [math.exp(1 - math.sqrt(3)), math.exp(math.sqrt(2) - math.sqrt(3)), 1]
+    np.testing.assert_allclose(recency_weights(3), expected)
     assert recency_weights(0).shape == (0,)
     with pytest.raises(ValueError, match="non-negative integer"):
         recency_weights(-1)

@@ -69,7 +69,8 @@ def test_brier_and_log_loss_agree_with_scikit_learn():
 
 
 def test_log_loss_hand_computed():
-    assert log_loss([1, 0, 1], [0.8, 0.4, 0.5]) == pytest.approx(-(math.log(0.8) + math.log(0.6) + math.log(0.5)) / 3)
+    expected = -(math.log(0.8) + math.log(0.6) + math.log(0.5)) / 3
+    assert log_loss([1, 0, 1], [0.8, 0.4, 0.5]) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,8 @@ def test_two_forecasters_hand_computed():
                                                open_time=0, close_time=10))
     a, b = rows["a"], rows["b"]
     assert a["coverage"] == pytest.approx(1.0) and b["coverage"] == pytest.approx(0.5)
-    assert a["baseline_score"] == pytest.approx(0.5 * 100 * (math.log2(0.8) + 1) + 0.5 * 100 * (math.log2(0.6) + 1))
+    expected = 0.5 * 100 * (math.log2(0.8) + 1) + 0.5 * 100 * (math.log2(0.6) + 1)
+    assert a["baseline_score"] == pytest.approx(expected)
     assert b["baseline_score"] == pytest.approx(0.5 * 100 * (math.log2(0.3) + 1))
     # Alone on [0, 5) a scores no peer points; on [5, 10) a beats b by ln 0.6 − ln 0.3.
     assert a["peer_score"] == pytest.approx(0.5 * 100 * (LN(0.6) - LN(0.3)))
@@ -34,7 +35,8 @@ def test_two_forecasters_hand_computed():
 
 
 def test_outcome_no_scores_the_probability_of_no():
-    rows = _by_forecaster(time_averaged_scores([1, 2], [0, 0], [0.2, 0.6], outcome=0, open_time=0, close_time=4))
+    rows = _by_forecaster(time_averaged_scores([1, 2], [0, 0], [0.2, 0.6], outcome=0, open_time=0,
+                                               close_time=4))
     assert rows[1]["baseline_score"] == pytest.approx(100 * (math.log2(0.8) + 1))
     assert rows[1]["peer_score"] == pytest.approx(100 * (LN(0.8) - LN(0.4)))
     assert rows[2]["brier_last"] == pytest.approx(0.36)
@@ -71,7 +73,8 @@ def test_single_forecaster_has_zero_peer_score_and_partial_coverage():
 
 
 def test_same_time_forecasts_of_one_forecaster_keep_the_last_one_given():
-    rows = _by_forecaster(time_averaged_scores([1, 1], [3, 3], [0.2, 0.7], outcome=1, open_time=0, close_time=6))
+    rows = _by_forecaster(time_averaged_scores([1, 1], [3, 3], [0.2, 0.7], outcome=1, open_time=0,
+                                               close_time=6))
     assert rows[1]["last_probability"] == 0.7
     assert rows[1]["baseline_score"] == pytest.approx(0.5 * 100 * (math.log2(0.7) + 1))
 

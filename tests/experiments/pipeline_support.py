@@ -10,13 +10,15 @@ from django.utils import timezone
 TINY_SPEC = {"concept": "A", "task": "digits", "arch": "mlp", "preset": "tiny", "seeds": 4, "seed_budget": 8}
 
 
-def tiny_market(*, comparator: str = ">=", threshold: float = 0.01, spec: dict | None = None, traders: int = 2):
+def tiny_market(*, comparator: str = ">=", threshold: float = 0.01, spec: dict | None = None,
+                traders: int = 2):
     """An OPEN market on the tiny digits spec, with ``traders`` users who bought YES or NO."""
     from market.services import forecast_place, market_open
     from tests.market.factories import UserFactory
 
     market = market_open(
-        title="tiny digits disagreement", concept="A", question="Do tiny digits MLPs disagree off-distribution?",
+        title="tiny digits disagreement", concept="A",
+        question="Do tiny digits MLPs disagree off-distribution?",
         spec=dict(spec or TINY_SPEC), statistic="dis_ood", comparator=comparator, threshold=threshold,
         close_time=timezone.now() + timedelta(hours=1),
     )
@@ -39,7 +41,8 @@ def payout_total(market) -> Decimal:
 
     from market.models import LedgerEntry
 
-    return LedgerEntry.objects.filter(market=market, kind="payout").aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    total = LedgerEntry.objects.filter(market=market, kind="payout").aggregate(s=Sum("amount"))["s"]
+    return total or Decimal(0)
 
 
 @pytest.fixture
@@ -51,7 +54,8 @@ def eager_celery(settings, tmp_path):
 
     torch.set_num_threads(1)  # the CI machine has 2 shared cores; threads fight under load
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PATHMARKET = {**settings.PATHMARKET, "ARTIFACTS_DIR": tmp_path / "media" / "runs", "SEED_CHUNK_SIZE": 2}
+    settings.PATHMARKET = {**settings.PATHMARKET, "ARTIFACTS_DIR": tmp_path / "media" / "runs",
+                           "SEED_CHUNK_SIZE": 2}
     old = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
     try:

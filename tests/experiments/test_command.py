@@ -15,12 +15,12 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_json_output_and_artifacts(tmp_path):
-    done = _run("A", "two_pathway", "--preset", "tiny", "--seeds", "3", "--set", "steps=50", "--device", "cpu",
-                "--json", "--out", str(tmp_path))
+    done = _run("A", "two_pathway", "--preset", "tiny", "--seeds", "3", "--set", "steps=50",
+                "--device", "cpu", "--json", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
-    assert set(payload) == {"concept", "task", "arch", "spec", "spec_sha256", "statistic", "ci_low", "ci_high",
-                            "details", "per_seed", "provenance"}
+    assert set(payload) == {"concept", "task", "arch", "spec", "spec_sha256", "statistic", "ci_low",
+                            "ci_high", "details", "per_seed", "provenance"}
     assert set(payload["provenance"]) == {"code_version", "torch_version", "device", "seeds", "wall_seconds",
                                           "started_at"}
     assert payload["spec"]["params"]["steps"] == 50 and payload["provenance"]["device"] == "cpu"

@@ -53,12 +53,14 @@ def test_straddling_ci_with_the_budget_spent_annuls():
     ],
 )
 def test_each_comparator_reads_the_ci_on_the_correct_side(comparator, lo, hi, expected):
-    d = decide(criterion=crit(comparator), statistic=(lo + hi) / 2, ci_low=lo, ci_high=hi, n_seeds=8, seed_budget=16)
+    d = decide(criterion=crit(comparator), statistic=(lo + hi) / 2, ci_low=lo, ci_high=hi, n_seeds=8,
+               seed_budget=16)
     assert d.outcome == expected
 
 
 def test_a_non_finite_statistic_asks_for_more_seeds_then_annuls():
-    more = decide(criterion=crit(), statistic=math.nan, ci_low=math.nan, ci_high=math.nan, n_seeds=4, seed_budget=8)
+    more = decide(criterion=crit(), statistic=math.nan, ci_low=math.nan, ci_high=math.nan, n_seeds=4,
+                  seed_budget=8)
     assert more.outcome == "more_seeds" and "not a finite" in more.reason
     done = decide(criterion=crit(), statistic=None, ci_low=None, ci_high=None, n_seeds=8, seed_budget=8)
     assert done.outcome == "annul"

@@ -95,7 +95,8 @@ def test_gmm_delta_bic_and_minority_fraction():
     assert metrics.minority_fraction(unimodal) == 0.0
     assert metrics.minority_fraction(np.ones(10)) == 0.0
     mixture = metrics.gmm_1d(bimodal)
-    assert mixture["means"][0] == pytest.approx(0.0, abs=0.1) and mixture["means"][1] == pytest.approx(1.0, abs=0.1)
+    assert mixture["means"][0] == pytest.approx(0.0, abs=0.1)
+    assert mixture["means"][1] == pytest.approx(1.0, abs=0.1)
 
 
 def test_auroc_matches_sklearn_with_ties():

@@ -8,7 +8,8 @@ from experiments.mltasks import TASKS
 from experiments.protocols.base import get_protocol, load_outputs, save_outputs
 from experiments.registry import build, run_spec, summarize_outputs
 
-EXPECTED_DETAILS = {"A": {"dis_id", "dis_ood", "R", "cka_mean"}, "C": {"dip_p", "delta_bic", "minority_fraction"}}
+EXPECTED_DETAILS = {"A": {"dis_id", "dis_ood", "R", "cka_mean"},
+                    "C": {"dip_p", "delta_bic", "minority_fraction"}}
 
 
 @pytest.mark.parametrize("concept", ["A", "C"])
@@ -22,7 +23,8 @@ def test_tiny_preset_gives_a_finite_statistic_inside_its_ci(concept, task, tmp_p
     seeds = [row["seed"] for row in result["per_seed"]]
     assert seeds == list(range(result["spec"]["seeds"])) == result["provenance"]["seeds"]
     assert all(math.isfinite(row["behaviour"]) for row in result["per_seed"])
-    assert {"result.json", "per_seed.csv", "behaviour.png", "curves.png"} <= {p.name for p in tmp_path.iterdir()}
+    written = {p.name for p in tmp_path.iterdir()}
+    assert {"result.json", "per_seed.csv", "behaviour.png", "curves.png"} <= written
     assert any(p.name.startswith("key_") for p in tmp_path.iterdir())
 
 
@@ -40,5 +42,5 @@ def test_same_seeds_give_identical_numbers_and_chunks_can_be_summarized_later(tm
     outputs = [load_outputs(p) for p in reversed(paths)]
     joined = summarize_outputs(spec, outputs, provenance={"device": "cpu"})
     assert joined["statistic"] == pytest.approx(first["statistic"])
-    assert np.allclose([r["behaviour"] for r in joined["per_seed"]], [r["behaviour"] for r in first["per_seed"]],
-                       atol=1e-6)
+    assert np.allclose([r["behaviour"] for r in joined["per_seed"]],
+                       [r["behaviour"] for r in first["per_seed"]], atol=1e-6)

@@ -13,14 +13,16 @@ def test_validate_fills_the_preset_and_coerces_strings():
     spec = registry.validate_spec({"concept": "A", "task": "digits", "preset": "tiny",
                                    "params": {"steps": "120", "lr": "3e-3", "optimizer": "sgd"}})
     assert spec["arch"] == "mlp" and spec["seeds"] == 6 and spec["seed_offset"] == 0
-    assert spec["params"]["steps"] == 120 and spec["params"]["lr"] == 0.003 and spec["params"]["optimizer"] == "sgd"
+    params = spec["params"]
+    assert params["steps"] == 120 and params["lr"] == 0.003 and params["optimizer"] == "sgd"
     assert spec["params"]["noise"] == 0.3 and spec["params"]["n_boot"] == 200
     assert registry.validate_spec(spec) == spec
 
 
 def test_spec_hash_is_canonical():
     a = registry.spec_sha256({"concept": "A", "task": "digits", "preset": "tiny"})
-    b = registry.spec_sha256({"task": "digits", "preset": "tiny", "concept": "A", "arch": "mlp", "params": {"steps": 150}})
+    b = registry.spec_sha256({"task": "digits", "preset": "tiny", "concept": "A", "arch": "mlp",
+                              "params": {"steps": 150}})
     c = registry.spec_sha256({"concept": "A", "task": "digits", "preset": "tiny", "params": {"steps": 151}})
     assert a == b != c and len(a) == 64
 
@@ -28,7 +30,8 @@ def test_spec_hash_is_canonical():
 @pytest.mark.parametrize("spec, field, words", [
     ({"concept": "A", "task": "digits", "params": {"steps": 0}}, "params.steps", ["steps", "[1, 100000]"]),
     ({"concept": "A", "task": "digits", "params": {"lr": "fast"}}, "params.lr", ["lr"]),
-    ({"concept": "A", "task": "digits", "params": {"code": "import os"}}, "params.code", ["allowed", "steps"]),
+    ({"concept": "A", "task": "digits", "params": {"code": "import os"}}, "params.code",
+     ["allowed", "steps"]),
     ({"concept": "A", "task": "digits", "seeds": 300}, "seeds", ["[2, 256]"]),
     ({"concept": "A", "task": "digits", "seeds": 4, "seed_budget": 2}, "seed_budget", ["[4, 256]"]),
     ({"concept": "A", "task": "mnist"}, "task", ["digits", "modadd"]),
@@ -37,8 +40,8 @@ def test_spec_hash_is_canonical():
     ({"concept": "A", "task": "digits", "url": "http://x"}, "url", ["allowed keys"]),
     ({"concept": "A", "task": "digits", "preset": "huge"}, "preset", ["tiny", "default"]),
     ({"concept": "A", "task": "sparse_parity", "params": {"n": 4, "k": 5}}, "params.k", ["at most n"]),
-    ({"concept": "A", "task": "digits", "seeds": 256, "params": {"steps": 100000, "width": 2048,
-                                                                "batch_size": 2048}}, "cost", ["FLOPs", "cap"]),
+    ({"concept": "A", "task": "digits", "seeds": 256,
+      "params": {"steps": 100000, "width": 2048, "batch_size": 2048}}, "cost", ["FLOPs", "cap"]),
     ({"concept": "C", "task": "digits", "seeds": 3}, "seeds", ["[4, 256]"]),
     ({"concept": "A", "task": "digits", "params": {"optimizer": True}}, "params.optimizer", ["adam"]),
 ])

@@ -26,7 +26,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("concept", help="concept letter A–H")
-        parser.add_argument("task", help="task name, e.g. digits, modadd, lms, gotu, sparse_parity, two_pathway")
+        parser.add_argument("task",
+                            help="task name, e.g. digits, modadd, lms, gotu, sparse_parity, two_pathway")
         parser.add_argument("--arch", default=None, help="architecture (default: the task's first)")
         parser.add_argument("--seeds", default=None, help="number of seeds (1–256)")
         parser.add_argument("--seed-offset", dest="seed_offset", default=None, help="first seed (default 0)")
@@ -60,7 +61,8 @@ class Command(BaseCommand):
 
             if not torch.cuda.is_available():
                 raise CommandError("--device cuda: CUDA is not available on this machine", returncode=2)
-        bar = tqdm(total=1000, file=sys.stderr, disable=opts["no_progress"], desc=f"{spec['concept']}/{spec['task']}",
+        bar = tqdm(total=1000, file=sys.stderr, disable=opts["no_progress"],
+                   desc=f"{spec['concept']}/{spec['task']}",
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}")
 
         def progress(fraction: float, message: str) -> None:
@@ -75,8 +77,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(payload, sort_keys=True, allow_nan=False))
             return
         self.stdout.write(
-            f"{payload['concept']}/{payload['task']}/{payload['arch']}: {payload['details'].get('statistic_name', '')}"
-            f"statistic = {payload['statistic']:.4f}  CI [{payload['ci_low']:.4f}, {payload['ci_high']:.4f}]  "
+            f"{payload['concept']}/{payload['task']}/{payload['arch']}: "
+            f"{payload['details'].get('statistic_name', 'statistic')} = {payload['statistic']:.4f}  "
+            f"CI [{payload['ci_low']:.4f}, {payload['ci_high']:.4f}]  "
             f"({len(payload['per_seed'])} seeds, {payload['provenance']['wall_seconds']:.1f}s on "
             f"{payload['provenance']['device']})")
         if opts["out"]:
