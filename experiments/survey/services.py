@@ -176,5 +176,6 @@ def survey_campaign_progress(*, campaign: SurveyCampaign) -> dict[str, Any]:
         "cells_running": by_status.get(SurveyCell.Status.RUNNING, 0), "cells_pending": remaining,
         "compute_seconds": round(spent["s"] or 0.0, 1),
         "eta_seconds": round(per_cell * remaining, 1) if done else None,
+        "eta_minutes": round(per_cell * remaining / 60) if done else None,
         "complete": remaining == 0,
     }
