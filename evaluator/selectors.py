@@ -191,7 +191,7 @@ def survey_matrix() -> pd.DataFrame:
     two campaigns measured keeps the newest campaign's cells.
     """
     from experiments.survey.models import SurveyCell
-    from experiments.survey.row import COVARIATES, concept_spec, setting_key
+    from experiments.survey.row import COVARIATES
 
     cells = (SurveyCell.objects.filter(status=SurveyCell.Status.DONE, statistic__isnull=False)
              .select_related("row", "row__campaign")
@@ -201,7 +201,7 @@ def survey_matrix() -> pd.DataFrame:
     for cell in cells:
         row = cell.row
         if row.pk not in keys:
-            keys[row.pk] = setting_key(concept_spec("A", row.task, row.arch, row.params, preset=row.campaign.preset))
+            keys[row.pk] = row.setting_key()
         key = keys[row.pk]
         campaign = row.campaign
         rec = records.setdefault(key, {"setup": key, "task": row.task, "arch": row.arch, "_campaign_id": campaign.pk,

@@ -24,7 +24,7 @@ from django.db import transaction
 
 from experiments.concepts import CONCEPTS, LETTERS
 from experiments.survey.models import SurveyCampaign, SurveyCell, SurveyRow
-from experiments.survey.row import COVARIATES, UNIT_OF, concept_spec, setting_key
+from experiments.survey.row import COVARIATES, UNIT_OF
 
 PROVENANCE_VERSION = 1
 CROSS_DEVICE_TOLERANCE = 0.05
@@ -43,8 +43,7 @@ def campaign_frame(campaign: SurveyCampaign, *, complete_only: bool = False) -> 
         cells = {c.concept: c for c in r.cells.all() if c.status == SurveyCell.Status.DONE}
         if complete_only and len(cells) < len(LETTERS):
             continue
-        spec = concept_spec("A", r.task, r.arch, r.params, preset=campaign.preset)
-        rec: dict[str, Any] = {"row": r.index, "setup": setting_key(spec), "task": r.task, "arch": r.arch}
+        rec: dict[str, Any] = {"row": r.index, "setup": r.setting_key(), "task": r.task, "arch": r.arch}
         rec.update({f"p_{k}": r.params.get(k) for k in params})
         for letter in LETTERS:
             cell = cells.get(letter)
@@ -140,7 +139,7 @@ def load_dataset(path: str | Path) -> tuple[SurveyCampaign, bool]:
             drawn = rows_by_index[index]
             covariates = {c: _float(rec.get(f"cov_{c}")) for c in COVARIATES}
             row = SurveyRow.objects.create(campaign=campaign, index=index, task=drawn["task"], arch=drawn["arch"],
-                                           params=drawn["params"], covariates=covariates)
+                                           params=drawn["params"], covariates=covariates, setup=str(rec["setup"]))
             cells = []
             for letter in LETTERS:
                 name = _stat(letter)

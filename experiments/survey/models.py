@@ -45,6 +45,7 @@ class SurveyRow(models.Model):
     task = models.CharField(max_length=40)
     arch = models.CharField(max_length=40)
     params = models.JSONField()  # the drawn task parameters (the preset fills the rest)
+    setup = models.CharField(max_length=200, blank=True, default="")  # setting key (row.setting_key); "" = not yet
     covariates = models.JSONField(null=True, blank=True)  # {final_train_loss, test_accuracy, steps_to_target}
 
     class Meta:
@@ -53,6 +54,15 @@ class SurveyRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign.name} row {self.index} ({self.task})"
+
+    def setting_key(self) -> str:
+        """The factor-matrix row key of this setting, computed once and stored."""
+        if not self.setup:
+            from experiments.survey.row import concept_spec, setting_key
+
+            self.setup = setting_key(concept_spec("A", self.task, self.arch, self.params, preset=self.campaign.preset))
+            SurveyRow.objects.filter(pk=self.pk).update(setup=self.setup)
+        return self.setup
 
 
 class SurveyCell(models.Model):
