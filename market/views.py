@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from experiments.charts import price_chart_svg
 from experiments.concepts import CONCEPTS
 from market import selectors
+from market.evidence_views import evidence_panel
 from market.exceptions import MarketError
 from market.forms import ForecastForm, RegisterForm
 from market.models import Concept, Market, MarketStatus
@@ -99,6 +100,7 @@ def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) ->
         "form": form,
         "slider_value": _slider_value(form, market),
         "can_forecast": market.status == MarketStatus.OPEN and timezone.now() < market.close_time,
+        "evidence": evidence_panel(market),  # issue 14: the nearest survey rows and resolved runs
     }
 
 

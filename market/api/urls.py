@@ -2,6 +2,7 @@
 from django.urls import path
 
 from market.api import views
+from market.api.evidence import MarketEvidenceView
 from market.proposal_urls import api_urlpatterns as proposal_api_urlpatterns
 
 urlpatterns = [
@@ -9,6 +10,7 @@ urlpatterns = [
     path("health/", views.HealthView.as_view(), name="api-health"),
     path("markets/", views.MarketListView.as_view(), name="api-markets"),
     path("markets/<int:pk>/", views.MarketDetailView.as_view(), name="api-market"),
+    path("markets/<int:pk>/evidence/", MarketEvidenceView.as_view(), name="api-market-evidence"),
     path("markets/<int:pk>/forecasts/", views.ForecastsView.as_view(), name="api-market-forecasts"),
     path("me/", views.MeView.as_view(), name="api-me"),
     *proposal_api_urlpatterns,
