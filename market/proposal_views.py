@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from experiments.evidence.selectors import criterion_evidence
 from market import proposal_selectors
 from market.api.proposals import DryRunsThrottle, ProposalsThrottle
 from market.models.proposals import Proposal, ProposalStatus
@@ -130,6 +131,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "spec_json": json.dumps(proposal.spec, indent=2, sort_keys=True),
         "can_review": request.user.is_staff and proposal.status == ProposalStatus.PENDING,
+        "evidence": criterion_evidence(proposal) if request.user.is_staff else None,  # issue 14: foregone?
         "can_dry_run": proposal.status == ProposalStatus.PENDING
         and not (proposal.dry_run and proposal.dry_run.status in ("queued", "running")),
     })

@@ -21,6 +21,8 @@ SUMMARY = inline_serializer("EvidenceSummary", {
     "ci_yes": serializers.IntegerField(help_text="settings whose whole CI is on the YES side"),
     "ci_no": serializers.IntegerField(), "ci_straddles": serializers.IntegerField(),
 }, allow_null=True)
+WARNING = inline_serializer("EvidenceWarning", {"code": serializers.CharField(help_text="outside_range or one_sided"),
+                                                "message": serializers.CharField()}, allow_null=True)
 ROW = inline_serializer("EvidenceRow", {
     "source": serializers.ChoiceField(choices=["survey", "run"]), "campaign": serializers.CharField(),
     "row": serializers.IntegerField(allow_null=True), "run_id": serializers.IntegerField(allow_null=True),
@@ -44,8 +46,7 @@ EVIDENCE = inline_serializer("MarketEvidence", {
     "n_survey": serializers.IntegerField(), "n_runs": serializers.IntegerField(),
     "all_rows": SUMMARY, "summary": SUMMARY, "headline": serializers.CharField(),
     "message": serializers.CharField(help_text="why there is no evidence, or ''"),
-    "warning": inline_serializer("EvidenceWarning", {"code": serializers.CharField(),
-                                                     "message": serializers.CharField()}, allow_null=True),
+    "warning": WARNING,
     "rows": ROW, "links": serializers.DictField(help_text="csv, factor, factor_csv"),
 })
 

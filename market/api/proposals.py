@@ -3,7 +3,13 @@ plus the registry ``catalog`` and a cost ``estimate`` for building a spec."""
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -11,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from market import proposal_selectors
+from market.api.evidence import WARNING as EVIDENCE_WARNING
 from market.api.views import ERROR, NaNTolerantJSONParser
 from market.models import Comparator, Concept
 from market.models.proposals import Proposal, ProposalStatus
@@ -74,13 +81,15 @@ class ProposalSerializer(serializers.ModelSerializer):
     market_id = serializers.IntegerField(read_only=True, allow_null=True)
     dry_run_id = serializers.IntegerField(read_only=True, allow_null=True)
     dry_run_status = serializers.SerializerMethodField()
+    evidence_warning = serializers.SerializerMethodField(
+        help_text="issue 14: {code, message} when nearby survey rows say the outcome is foregone, else null")
 
     class Meta:
         model = Proposal
         fields = [
             "id", "status", "proposer", "concept", "title", "text", "text_html", "spec", "spec_sha256",
             "statistic", "comparator", "threshold", "close_time", "liquidity", "estimated_cost",
-            "rejection_reason", "reviewed_at", "market_id", "dry_run_id", "dry_run_status", "created_at",
+            "rejection_reason", "reviewed_at", "market_id", "dry_run_id", "dry_run_status", "created_at", "evidence_warning",
         ]
         read_only_fields = fields
 
@@ -89,6 +98,12 @@ class ProposalSerializer(serializers.ModelSerializer):
 
     def get_dry_run_status(self, proposal: Proposal) -> str | None:
         return proposal.dry_run.status if proposal.dry_run_id else None
+
+    @extend_schema_field(EVIDENCE_WARNING)
+    def get_evidence_warning(self, proposal: Proposal) -> dict | None:
+        from experiments.evidence.selectors import criterion_evidence
+
+        return criterion_evidence(proposal)["warning"]
 
 
 class RejectSerializer(serializers.Serializer):
