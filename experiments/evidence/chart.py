@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-_W, _ML, _MR = 640, 16, 16
-_R = 5.0  # dot radius, px
+_W, _ML, _MR = 480, 14, 14
+_R = 5.5  # dot radius, px
 _YES, _NO, _AXIS, _MUTED, _LINE = "#138a4b", "#c0392b", "#98a2b3", "#475467", "#1d2939"
-_BINS = 40
+_BINS = 32
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -63,7 +63,7 @@ def evidence_svg(evidence: Mapping[str, Any]) -> str:
             f'<line x1="{_ML}" x2="{_ML + width}" y1="{base:.1f}" y2="{base:.1f}" stroke="{_AXIS}"/>']
     for t in _ticks(lo, hi):
         body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{base:.1f}" y2="{base + 4:.1f}" stroke="{_AXIS}"/>')
-        body.append(f'<text x="{x(t):.1f}" y="{base + 16:.1f}" font-size="11" text-anchor="middle" '
+        body.append(f'<text x="{x(t):.1f}" y="{base + 16:.1f}" font-size="12" text-anchor="middle" '
                     f'fill="{_MUTED}">{escape(f"{t:g}")}</text>')
     body.append(f'<text x="{_ML + width / 2:.1f}" y="{height - 3}" font-size="12" text-anchor="middle" '
                 f'fill="{_MUTED}">{escape(statistic)}</text>')
@@ -81,12 +81,12 @@ def evidence_svg(evidence: Mapping[str, Any]) -> str:
         else:
             body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{_R}" fill="{colour}" fill-opacity="0.8">'
                         f'<title>{tip}</title></circle>')
-    anchor = "end" if tx > _ML + width * 0.7 else "start"
+    anchor = "end" if tx > _ML + width * 0.6 else "start"
     nudge = -4 if anchor == "end" else 4
     body.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top - 12}" y2="{base + 4:.1f}" stroke="{_LINE}" '
                 f'stroke-width="2" stroke-dasharray="5 3"/>')
     side = "YES →" if yes_right else "← YES"
-    body.append(f'<text x="{tx + nudge:.1f}" y="{top - 16:.1f}" font-size="11" text-anchor="{anchor}" '
+    body.append(f'<text x="{tx + nudge:.1f}" y="{top - 16:.1f}" font-size="12" text-anchor="{anchor}" '
                 f'fill="{_LINE}">{escape(f"threshold {threshold:g} · {side}")}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" width="100%" '
             f'class="evidence-strip" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'

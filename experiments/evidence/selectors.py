@@ -127,7 +127,8 @@ def setting_evidence(*, spec: Mapping[str, Any], statistic: str, comparator: str
     the evidence's), ``n_candidates``, ``all_rows`` (summary over every candidate), ``summary`` (over the
     nearest, or None), ``headline``, ``message`` (why there is no evidence, or ""), ``warning`` (a
     foregone-conclusion warning or None) and ``rows`` (the nearest, nearest first, each with ``source,
-    campaign, row, run_id, setup, arch, params, distance, value, ci_low, ci_high, side, ci_side, url``).
+    campaign, row, run_id, setup, label, arch, params, distance, value, ci_low, ci_high, side, ci_side, url``;
+    ``label`` is the surveyed parameters in short).
     """
     from experiments.survey.design import SURVEY_AXES
 
@@ -156,7 +157,9 @@ def setting_evidence(*, spec: Mapping[str, Any], statistic: str, comparator: str
     sides = maths.ci_sides(lows, highs, comparator, threshold)
     out_rows = []
     for i, row in enumerate(rows):
-        out_rows.append({**{key: _clean(v) for key, v in row.items()},
+        label = ", ".join(f"{a.name} {row['params'][a.name]:.3g}" for a in axes
+                          if isinstance(row["params"].get(a.name), int | float))
+        out_rows.append({**{key: _clean(v) for key, v in row.items()}, "label": label,
                          "distance": _clean(float(distances[chosen[i]])),
                          "side": "yes" if yes[i] else "no", "ci_side": str(sides[i])})
     surveyed = task in SURVEY_AXES

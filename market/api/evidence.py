@@ -27,6 +27,7 @@ ROW = inline_serializer("EvidenceRow", {
     "source": serializers.ChoiceField(choices=["survey", "run"]), "campaign": serializers.CharField(),
     "row": serializers.IntegerField(allow_null=True), "run_id": serializers.IntegerField(allow_null=True),
     "setup": serializers.CharField(help_text="the setting's key, as in /exports/factor.csv"),
+    "label": serializers.CharField(help_text="the surveyed parameters in short"),
     "task": serializers.CharField(), "arch": serializers.CharField(), "params": serializers.DictField(),
     "distance": _F(help_text="root-mean-square distance in units of the survey's range of each parameter"),
     "value": _F(), "ci_low": _F(allow_null=True), "ci_high": _F(allow_null=True),
