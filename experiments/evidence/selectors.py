@@ -50,24 +50,27 @@ def _survey_points(concept: str, task: str, read) -> list[dict[str, Any]]:  # no
     from experiments.survey.models import SurveyCell
     from experiments.survey.row import setting_key
 
+    # values(): a campaign's design (tens of kB of JSON) must not be decoded once per cell
     cells = (SurveyCell.objects.filter(concept=concept, status=SurveyCell.Status.DONE, row__task=task)
-             .select_related("row", "row__campaign").order_by("-row__campaign__created_at", "row__index"))
+             .order_by("-row__campaign__created_at", "row__index")
+             .values("statistic", "ci_low", "ci_high", "details", "spec", "row__index", "row__arch", "row__params",
+                     "row__campaign__name"))
     points, seen = [], set()
     for cell in cells:
-        row = cell.row
-        params = dict((cell.spec or {}).get("params") or row.params)
-        params.update(row.params)
-        ident = (row.arch, json.dumps(row.params, sort_keys=True))
+        arch, row_params = cell["row__arch"], cell["row__params"] or {}
+        params = dict((cell["spec"] or {}).get("params") or row_params)
+        params.update(row_params)
+        ident = (arch, json.dumps(row_params, sort_keys=True))
         if ident in seen:
             continue  # the same setting in an older campaign
-        value, lo, hi = read(cell.statistic, cell.ci_low, cell.ci_high, cell.details)
+        value, lo, hi = read(cell["statistic"], cell["ci_low"], cell["ci_high"], cell["details"])
         if not math.isfinite(value):
             continue
         seen.add(ident)
         points.append({
-            "source": "survey", "campaign": row.campaign.name, "row": row.index, "run_id": None,
-            "setup": setting_key({"task": task, "arch": row.arch, "params": params}), "task": task,
-            "arch": row.arch, "params": params, "value": value, "ci_low": lo, "ci_high": hi, "url": "",
+            "source": "survey", "campaign": cell["row__campaign__name"], "row": cell["row__index"], "run_id": None,
+            "setup": setting_key({"task": task, "arch": arch, "params": params}), "task": task,
+            "arch": arch, "params": params, "value": value, "ci_low": lo, "ci_high": hi, "url": "",
         })
     return points
 
