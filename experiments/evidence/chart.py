@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 _W, _ML, _MR = 480, 14, 14
-_R = 5.5  # dot radius, px
+_R = 6.5  # dot radius, px
 _YES, _NO, _AXIS, _MUTED, _LINE = "#138a4b", "#c0392b", "#98a2b3", "#475467", "#1d2939"
 _BINS = 32
 
@@ -52,7 +52,7 @@ def evidence_svg(evidence: Mapping[str, Any]) -> str:
     step = min(2 * _R + 1, 120 / levels)
     top = 30
     base = top + levels * step + 4
-    height = int(base + 34)
+    height = int(base + 42)
     yes_right = comparator in (">=", ">")
     tx = x(threshold)
     shade_x, shade_w = (tx, _ML + width - tx) if yes_right else (_ML, tx - _ML)
@@ -63,9 +63,9 @@ def evidence_svg(evidence: Mapping[str, Any]) -> str:
             f'<line x1="{_ML}" x2="{_ML + width}" y1="{base:.1f}" y2="{base:.1f}" stroke="{_AXIS}"/>']
     for t in _ticks(lo, hi):
         body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{base:.1f}" y2="{base + 4:.1f}" stroke="{_AXIS}"/>')
-        body.append(f'<text x="{x(t):.1f}" y="{base + 16:.1f}" font-size="12" text-anchor="middle" '
+        body.append(f'<text x="{x(t):.1f}" y="{base + 19:.1f}" font-size="15" text-anchor="middle" '
                     f'fill="{_MUTED}">{escape(f"{t:g}")}</text>')
-    body.append(f'<text x="{_ML + width / 2:.1f}" y="{height - 3}" font-size="12" text-anchor="middle" '
+    body.append(f'<text x="{_ML + width / 2:.1f}" y="{height - 4}" font-size="15" text-anchor="middle" '
                 f'fill="{_MUTED}">{escape(statistic)}</text>')
     for r, v, _b, level in dots:
         cx = x(v)
@@ -86,7 +86,7 @@ def evidence_svg(evidence: Mapping[str, Any]) -> str:
     body.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top - 12}" y2="{base + 4:.1f}" stroke="{_LINE}" '
                 f'stroke-width="2" stroke-dasharray="5 3"/>')
     side = "YES →" if yes_right else "← YES"
-    body.append(f'<text x="{tx + nudge:.1f}" y="{top - 16:.1f}" font-size="12" text-anchor="{anchor}" '
+    body.append(f'<text x="{tx + nudge:.1f}" y="{top - 16:.1f}" font-size="15" text-anchor="{anchor}" '
                 f'fill="{_LINE}">{escape(f"threshold {threshold:g} · {side}")}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" width="100%" '
             f'class="evidence-strip" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
