@@ -1,4 +1,5 @@
 """``/markets/<id>/evidence.csv``: the rows behind a market's "Evidence so far" panel (docs/evidence.md)."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,22 @@ from experiments.evidence.selectors import criterion_evidence
 from market.models import Market
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ["rank", "source", "campaign", "row", "run_id", "setup", "task", "arch", "distance", "value", "ci_low",
-           "ci_high", "side", "ci_side"]
+COLUMNS = [
+    "rank",
+    "source",
+    "campaign",
+    "row",
+    "run_id",
+    "setup",
+    "task",
+    "arch",
+    "distance",
+    "value",
+    "ci_low",
+    "ci_high",
+    "side",
+    "ci_side",
+]
 
 
 def _cell(value: object) -> object:
@@ -30,15 +45,19 @@ def market_evidence_csv(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = criterion_evidence(market)
     names = sorted({k for r in evidence["rows"] for k in r["params"]})
     out = io.StringIO()
-    for line in (f"pathmarket evidence for market {market.pk}: {market.statistic} {market.comparator} "
-                 f"{market.threshold:g}", f"nearest: {evidence['nearness']['text']}",
-                 evidence["headline"] or evidence["message"]):
+    for line in (
+        f"pathmarket evidence for market {market.pk}: {market.statistic} {market.comparator} "
+        f"{market.threshold:g}",
+        f"nearest: {evidence['nearness']['text']}",
+        evidence["headline"] or evidence["message"],
+    ):
         out.write("# " + line.replace("\n", " ").replace("\r", " ") + "\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, *(f"p_{n}" for n in names)])
     for rank, row in enumerate(evidence["rows"], start=1):
-        writer.writerow([_cell(v) for v in (rank, *(row[c] for c in COLUMNS[1:]),
-                                            *(row["params"].get(n) for n in names))])
+        writer.writerow(
+            [_cell(v) for v in (rank, *(row[c] for c in COLUMNS[1:]), *(row["params"].get(n) for n in names))]
+        )
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="pathmarket-market-{market.pk}-evidence.csv"'
     return response

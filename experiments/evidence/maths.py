@@ -4,6 +4,7 @@ threshold falls among their statistics (docs/evidence.md).
 numpy in, dataclasses out; no ORM and no registry (experiments/evidence/space.py maps parameters to
 the unit coordinates used here).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,9 @@ ONE_SIDED = 0.95
 """Share of nearby values on one side of the threshold from which the outcome looks essentially certain."""
 
 
-def setting_distances(target: np.ndarray, points: np.ndarray, *, mismatches: np.ndarray | None = None) -> np.ndarray:
+def setting_distances(
+    target: np.ndarray, points: np.ndarray, *, mismatches: np.ndarray | None = None
+) -> np.ndarray:
     """Root-mean-square distance of each point from the target over the coordinates both have.
 
     Parameters
@@ -111,8 +114,14 @@ class Summary:
         return asdict(self)
 
 
-def summarize(values: np.ndarray, *, comparator: str, threshold: float, ci_low: np.ndarray | None = None,
-              ci_high: np.ndarray | None = None) -> Summary | None:
+def summarize(
+    values: np.ndarray,
+    *,
+    comparator: str,
+    threshold: float,
+    ci_low: np.ndarray | None = None,
+    ci_high: np.ndarray | None = None,
+) -> Summary | None:
     """Where ``threshold`` falls among ``values`` (finite ones); None when there is none.
 
     Parameters
@@ -139,9 +148,18 @@ def summarize(values: np.ndarray, *, comparator: str, threshold: float, ci_low: 
     lowest, highest = float(v.min()), float(v.max())
     position = "below" if threshold < lowest else "above" if threshold > highest else "inside"
     return Summary(
-        n=int(v.size), n_yes=int(yes.sum()), share_yes=float(yes.mean()), minimum=lowest, q25=float(q[0]),
-        median=float(q[1]), q75=float(q[2]), maximum=highest, threshold_quantile=float((v < threshold).mean()),
-        threshold_position=position, ci_yes=int((sides == "yes").sum()), ci_no=int((sides == "no").sum()),
+        n=int(v.size),
+        n_yes=int(yes.sum()),
+        share_yes=float(yes.mean()),
+        minimum=lowest,
+        q25=float(q[0]),
+        median=float(q[1]),
+        q75=float(q[2]),
+        maximum=highest,
+        threshold_quantile=float((v < threshold).mean()),
+        threshold_position=position,
+        ci_yes=int((sides == "yes").sum()),
+        ci_no=int((sides == "no").sum()),
         ci_straddles=int((sides == "straddles").sum()),
     )
 
@@ -158,8 +176,15 @@ class Warning:
         return asdict(self)
 
 
-def foregone_warning(summary: Summary | None, *, statistic: str, comparator: str, threshold: float,
-                     min_rows: int = MIN_ROWS_TO_WARN, one_sided: float = ONE_SIDED) -> Warning | None:
+def foregone_warning(
+    summary: Summary | None,
+    *,
+    statistic: str,
+    comparator: str,
+    threshold: float,
+    min_rows: int = MIN_ROWS_TO_WARN,
+    one_sided: float = ONE_SIDED,
+) -> Warning | None:
     """A warning when the nearby evidence says the outcome is essentially certain; None otherwise.
 
     Fires when the threshold lies outside the observed range of the statistic, or when at least
@@ -171,16 +196,25 @@ def foregone_warning(summary: Summary | None, *, statistic: str, comparator: str
     side = "YES" if summary.share_yes >= 0.5 else "NO"
     if summary.threshold_position != "inside":
         where = "below the lowest" if summary.threshold_position == "below" else "above the highest"
-        return Warning("outside_range", (
-            f"The threshold {threshold:g} lies {where} {statistic} of the {summary.n} nearest settings "
-            f"(observed {summary.minimum:.4g} – {summary.maximum:.4g}): every one of them is on the {side} side "
-            f"of '{statistic} {sym} {threshold:g}', so the market looks like a foregone {side}."))
+        return Warning(
+            "outside_range",
+            (
+                f"The threshold {threshold:g} lies {where} {statistic} of the {summary.n} nearest settings "
+                f"(observed {summary.minimum:.4g} – {summary.maximum:.4g}): every one of them is on the "
+                f"{side} side "
+                f"of '{statistic} {sym} {threshold:g}', so the market looks like a foregone {side}."
+            ),
+        )
     share = max(summary.share_yes, 1.0 - summary.share_yes)
     if share >= one_sided:
-        return Warning("one_sided", (
-            f"{share:.0%} of the {summary.n} nearest settings are on the {side} side of '{statistic} {sym} "
-            f"{threshold:g}' (observed {summary.minimum:.4g} – {summary.maximum:.4g}), so the outcome looks "
-            f"essentially certain."))
+        return Warning(
+            "one_sided",
+            (
+                f"{share:.0%} of the {summary.n} nearest settings are on the {side} side of "
+                f"'{statistic} {sym} {threshold:g}' (observed {summary.minimum:.4g} – "
+                f"{summary.maximum:.4g}), so the outcome looks essentially certain."
+            ),
+        )
     return None
 
 
@@ -189,6 +223,8 @@ def headline(summary: Summary | None, *, statistic: str, comparator: str, thresh
     if summary is None:
         return ""
     noun, verb = ("setting", "has") if summary.n == 1 else ("settings", "have")
-    return (f"{summary.share_yes:.0%} of the {summary.n} nearest {noun} {verb} {statistic} {SYMBOLS[comparator]} "
-            f"{threshold:g} (the YES side); the threshold sits at the {summary.threshold_quantile:.0%} "
-            f"quantile of their values.")
+    return (
+        f"{summary.share_yes:.0%} of the {summary.n} nearest {noun} {verb} {statistic} {SYMBOLS[comparator]} "
+        f"{threshold:g} (the YES side); the threshold sits at the {summary.threshold_quantile:.0%} "
+        f"quantile of their values."
+    )

@@ -4,6 +4,7 @@
 market, so the market page, its API, the proposal review and scripts all call the same function
 (docs/evidence.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,14 +28,17 @@ def _number(value: Any) -> float:
 
 
 def _reader(concept: str, statistic: str):  # noqa: ANN202 - returns a small closure
-    """(statistic, ci_low, ci_high, details, stored name) → the question's statistic and CI (NaN: not measured).
+    """(statistic, ci_low, ci_high, details, stored name) → the question's statistic and CI (NaN: not
+    measured).
 
     The concept's own statistic is read directly; a legacy name (``one_minus_…``) as ``1 − x`` with its
     CI flipped; any other name from ``details`` (without a CI).
     """
     own = CONCEPTS[concept].statistic
 
-    def read(value: Any, lo: Any, hi: Any, details: Mapping[str, Any] | None, name: str = "") -> tuple[float, ...]:
+    def read(
+        value: Any, lo: Any, hi: Any, details: Mapping[str, Any] | None, name: str = ""
+    ) -> tuple[float, ...]:
         if name and name not in (own, "") and statistic == own:
             return math.nan, math.nan, math.nan
         if statistic == own:
@@ -51,10 +55,21 @@ def _survey_points(concept: str, task: str, read) -> list[dict[str, Any]]:  # no
     from experiments.survey.row import setting_key
 
     # values(): a campaign's design (tens of kB of JSON) must not be decoded once per cell
-    cells = (SurveyCell.objects.filter(concept=concept, status=SurveyCell.Status.DONE, row__task=task)
-             .order_by("-row__campaign__created_at", "row__index")
-             .values("statistic", "ci_low", "ci_high", "details", "spec", "row__index", "row__arch", "row__params",
-                     "row__campaign__name"))
+    cells = (
+        SurveyCell.objects.filter(concept=concept, status=SurveyCell.Status.DONE, row__task=task)
+        .order_by("-row__campaign__created_at", "row__index")
+        .values(
+            "statistic",
+            "ci_low",
+            "ci_high",
+            "details",
+            "spec",
+            "row__index",
+            "row__arch",
+            "row__params",
+            "row__campaign__name",
+        )
+    )
     points, seen = [], set()
     for cell in cells:
         arch, row_params = cell["row__arch"], cell["row__params"] or {}
@@ -67,11 +82,22 @@ def _survey_points(concept: str, task: str, read) -> list[dict[str, Any]]:  # no
         if not math.isfinite(value):
             continue
         seen.add(ident)
-        points.append({
-            "source": "survey", "campaign": cell["row__campaign__name"], "row": cell["row__index"], "run_id": None,
-            "setup": setting_key({"task": task, "arch": arch, "params": params}), "task": task,
-            "arch": arch, "params": params, "value": value, "ci_low": lo, "ci_high": hi, "url": "",
-        })
+        points.append(
+            {
+                "source": "survey",
+                "campaign": cell["row__campaign__name"],
+                "row": cell["row__index"],
+                "run_id": None,
+                "setup": setting_key({"task": task, "arch": arch, "params": params}),
+                "task": task,
+                "arch": arch,
+                "params": params,
+                "value": value,
+                "ci_low": lo,
+                "ci_high": hi,
+                "url": "",
+            }
+        )
     return points
 
 
@@ -79,11 +105,18 @@ def _run_points(concept: str, task: str, read, exclude_spec_sha256: str) -> list
     from experiments.models import ExperimentRun
     from experiments.survey.row import setting_key
 
-    runs = (ExperimentRun.objects.filter(status=ExperimentRun.Status.SUCCEEDED, statistic__isnull=False,
-                                         purpose__in=[ExperimentRun.Purpose.RESOLUTION, ExperimentRun.Purpose.VERIFY],
-                                         spec__task=task, spec__concept=concept)
-            .exclude(spec_sha256=exclude_spec_sha256).order_by("-id")
-            .only("id", "spec", "spec_sha256", "statistic", "ci_low", "ci_high", "details", "statistic_name"))
+    runs = (
+        ExperimentRun.objects.filter(
+            status=ExperimentRun.Status.SUCCEEDED,
+            statistic__isnull=False,
+            purpose__in=[ExperimentRun.Purpose.RESOLUTION, ExperimentRun.Purpose.VERIFY],
+            spec__task=task,
+            spec__concept=concept,
+        )
+        .exclude(spec_sha256=exclude_spec_sha256)
+        .order_by("-id")
+        .only("id", "spec", "spec_sha256", "statistic", "ci_low", "ci_high", "details", "statistic_name")
+    )
     points, seen = [], set()
     for run in runs:
         if run.spec_sha256 in seen:
@@ -93,11 +126,22 @@ def _run_points(concept: str, task: str, read, exclude_spec_sha256: str) -> list
             continue
         seen.add(run.spec_sha256)
         spec = run.spec or {}
-        points.append({
-            "source": "run", "campaign": "", "row": None, "run_id": run.pk, "setup": setting_key(spec), "task": task,
-            "arch": spec.get("arch", ""), "params": dict(spec.get("params") or {}), "value": value, "ci_low": lo,
-            "ci_high": hi, "url": f"/api/v1/runs/{run.pk}/",
-        })
+        points.append(
+            {
+                "source": "run",
+                "campaign": "",
+                "row": None,
+                "run_id": run.pk,
+                "setup": setting_key(spec),
+                "task": task,
+                "arch": spec.get("arch", ""),
+                "params": dict(spec.get("params") or {}),
+                "value": value,
+                "ci_low": lo,
+                "ci_high": hi,
+                "url": f"/api/v1/runs/{run.pk}/",
+            }
+        )
     return points
 
 
@@ -107,8 +151,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def setting_evidence(*, spec: Mapping[str, Any], statistic: str, comparator: str, threshold: float,
-                     exclude_spec_sha256: str = "", k: int = NEAREST_K) -> dict[str, Any]:
+def setting_evidence(
+    *,
+    spec: Mapping[str, Any],
+    statistic: str,
+    comparator: str,
+    threshold: float,
+    exclude_spec_sha256: str = "",
+    k: int = NEAREST_K,
+) -> dict[str, Any]:
     """The statistic across the survey rows and resolved runs nearest to ``spec``'s setting.
 
     Parameters
@@ -144,7 +195,9 @@ def setting_evidence(*, spec: Mapping[str, Any], statistic: str, comparator: str
     arch_matched = bool(same_arch) or not candidates
     pool = same_arch or candidates
     variants = space.protocol_variants(task, params)
-    mismatch = np.array([sum(p["params"].get(k_) != v for k_, v in variants.items()) for p in pool], dtype=float)
+    mismatch = np.array(
+        [sum(p["params"].get(k_) != v for k_, v in variants.items()) for p in pool], dtype=float
+    )
     target = space.coordinates(axes, params)
     points = np.array([space.coordinates(axes, p["params"]) for p in pool]).reshape(len(pool), len(axes))
     distances = maths.setting_distances(target, points, mismatches=mismatch) if pool else np.zeros(0)
@@ -160,31 +213,57 @@ def setting_evidence(*, spec: Mapping[str, Any], statistic: str, comparator: str
     sides = maths.ci_sides(lows, highs, comparator, threshold)
     out_rows = []
     for i, row in enumerate(rows):
-        label = ", ".join(f"{a.name} {row['params'][a.name]:.3g}" for a in axes
-                          if isinstance(row["params"].get(a.name), int | float))
-        out_rows.append({**{key: _clean(v) for key, v in row.items()}, "label": label,
-                         "distance": _clean(float(distances[chosen[i]])),
-                         "side": "yes" if yes[i] else "no", "ci_side": str(sides[i])})
+        label = ", ".join(
+            f"{a.name} {row['params'][a.name]:.3g}"
+            for a in axes
+            if isinstance(row["params"].get(a.name), int | float)
+        )
+        out_rows.append(
+            {
+                **{key: _clean(v) for key, v in row.items()},
+                "label": label,
+                "distance": _clean(float(distances[chosen[i]])),
+                "side": "yes" if yes[i] else "no",
+                "ci_side": str(sides[i]),
+            }
+        )
     surveyed = task in SURVEY_AXES
     if not candidates:
-        message = (f"No survey rows for {task} yet (the survey covers {', '.join(SURVEY_AXES)}), and no resolved "
-                   f"run of concept {concept} on {task}." if not surveyed else
-                   f"No survey row or resolved run of concept {concept} on {task} has {statistic} yet.")
+        message = (
+            f"No survey rows for {task} yet (the survey covers {', '.join(SURVEY_AXES)}), and no resolved "
+            f"run of concept {concept} on {task}."
+            if not surveyed
+            else f"No survey row or resolved run of concept {concept} on {task} has {statistic} yet."
+        )
     else:
         message = ""
-    differing = sorted({f"{k_}={p['params'].get(k_)}" for p in rows for k_, v in variants.items()
-                        if p["params"].get(k_) != v})
+    differing = sorted(
+        {
+            f"{k_}={p['params'].get(k_)}"
+            for p in rows
+            for k_, v in variants.items()
+            if p["params"].get(k_) != v
+        }
+    )
     warning = maths.foregone_warning(summary, statistic=statistic, comparator=comparator, threshold=threshold)
     return {
-        "concept": concept, "task": task, "arch": arch, "statistic": statistic, "comparator": comparator,
-        "threshold": float(threshold), "k": k,
+        "concept": concept,
+        "task": task,
+        "arch": arch,
+        "statistic": statistic,
+        "comparator": comparator,
+        "threshold": float(threshold),
+        "k": k,
         "nearness": {
-            "text": (f"Same task ({task}) and architecture ({arch}"
-                     f"{'' if arch_matched else '; none measured, so other architectures'}); then the "
-                     f"{k} nearest by root-mean-square distance over {', '.join(a.name for a in axes) or 'no axis'}, "
-                     "each measured in units of the survey's range of it (log scale for "
-                     f"{', '.join(a.name for a in axes if a.log) or 'none'})"
-                     + ("; a different protocol variant adds 1." if variants else ".")),
+            "text": (
+                f"Same task ({task}) and architecture ({arch}"
+                f"{'' if arch_matched else '; none measured, so other architectures'}); then the "
+                f"{k} nearest by root-mean-square distance over "
+                f"{', '.join(a.name for a in axes) or 'no axis'}, "
+                "each measured in units of the survey's range of it (log scale for "
+                f"{', '.join(a.name for a in axes if a.log) or 'none'})"
+                + ("; a different protocol variant adds 1." if variants else ".")
+            ),
             "axes": [a.describe() for a in axes],
         },
         "arch_matched": arch_matched,
@@ -206,5 +285,11 @@ def setting_evidence(*, spec: Mapping[str, Any], statistic: str, comparator: str
 def criterion_evidence(obj: Any, *, k: int = NEAREST_K) -> dict[str, Any]:
     """:func:`setting_evidence` of anything holding a criterion (a market or a proposal): ``spec``,
     ``statistic``, ``comparator``, ``threshold`` and ``spec_sha256`` (its own runs are left out)."""
-    return setting_evidence(spec=obj.spec, statistic=obj.statistic, comparator=obj.comparator,
-                            threshold=obj.threshold, exclude_spec_sha256=obj.spec_sha256 or "", k=k)
+    return setting_evidence(
+        spec=obj.spec,
+        statistic=obj.statistic,
+        comparator=obj.comparator,
+        threshold=obj.threshold,
+        exclude_spec_sha256=obj.spec_sha256 or "",
+        k=k,
+    )

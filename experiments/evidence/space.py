@@ -6,6 +6,7 @@ quarter of the surveyed range; a parameter the survey does not vary (or a task i
 uses the registry's bounds instead. Log-ish parameters (lr, width, steps, batch and data sizes, init
 scale) are measured on a log scale, the others linearly.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,7 +64,9 @@ def task_axes(task: str) -> list[Axis]:
             if axis is None:
                 continue
             if axis.kind == "choice":
-                numbers = [float(c) for c in axis.choices if isinstance(c, int | float) and not isinstance(c, bool)]
+                numbers = [
+                    float(c) for c in axis.choices if isinstance(c, int | float) and not isinstance(c, bool)
+                ]
                 if len(numbers) < 2:
                     continue
                 low, high = min(numbers), max(numbers)
@@ -98,5 +101,8 @@ def protocol_variants(task: str, params: Mapping[str, Any]) -> dict[str, str]:
     from experiments.mltasks import get_task
 
     task_params = get_task(task).params
-    return {k: v for k, v in params.items()
-            if k not in task_params and k not in IGNORED_PROTOCOL_PARAMS and isinstance(v, str)}
+    return {
+        k: v
+        for k, v in params.items()
+        if k not in task_params and k not in IGNORED_PROTOCOL_PARAMS and isinstance(v, str)
+    }

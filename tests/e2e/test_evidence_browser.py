@@ -1,6 +1,7 @@
 """Headless Chromium (Debian's) on a market page with hand-made survey rows around its setting: the
 "Evidence so far" panel loads under the site's CSP, draws its strip, fits a phone's width and opens
 the table of the nearest rows."""
+
 import json
 from pathlib import Path
 
@@ -32,8 +33,14 @@ def test_the_evidence_panel_draws_and_fits_the_screen(browser, live_server, tmp_
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
     try:
         page.goto(f"{live_server.url}/markets/{market.pk}/")
         assert "of the 20 nearest settings have dis_ood ≥ 0.03" in page.inner_text("#evidence-headline")
@@ -41,8 +48,10 @@ def test_the_evidence_panel_draws_and_fits_the_screen(browser, live_server, tmp_
         box = page.locator("#evidence-chart svg").bounding_box()
         assert box["width"] > 300 and box["height"] > 40
         assert page.locator("#evidence-chart svg circle").count() == 20
-        panel = page.evaluate("(() => { const e = document.querySelector('#evidence');"
-                              " return [e.getBoundingClientRect().right, e.scrollWidth, e.clientWidth]; })()")
+        panel = page.evaluate(
+            "(() => { const e = document.querySelector('#evidence');"
+            " return [e.getBoundingClientRect().right, e.scrollWidth, e.clientWidth]; })()"
+        )
         assert panel[0] <= width and panel[1] <= panel[2], f"the panel overflows a {width}px screen: {panel}"
         assert not page.is_visible("#evidence-rows")
         page.click("#evidence summary")

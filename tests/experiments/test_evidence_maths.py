@@ -1,4 +1,5 @@
 """The pure maths of "Evidence so far": distances, nearest settings, the threshold's place, the warning."""
+
 import math
 
 import numpy as np
@@ -26,19 +27,28 @@ def test_nearest_takes_the_k_smallest_finite_distances_in_order_ties_stable():
         maths.nearest(d, k=0)
 
 
-@pytest.mark.parametrize(("comparator", "lo", "hi", "side"), [
-    (">=", 0.03, 0.05, "yes"), (">=", 0.01, 0.029, "no"), (">=", 0.02, 0.04, "straddles"),
-    (">", 0.03, 0.05, "straddles"), ("<=", 0.01, 0.03, "yes"), ("<", 0.01, 0.03, "straddles"),
-    ("<", 0.031, 0.04, "no"), (">=", math.nan, 0.04, ""),
-])
+@pytest.mark.parametrize(
+    ("comparator", "lo", "hi", "side"),
+    [
+        (">=", 0.03, 0.05, "yes"),
+        (">=", 0.01, 0.029, "no"),
+        (">=", 0.02, 0.04, "straddles"),
+        (">", 0.03, 0.05, "straddles"),
+        ("<=", 0.01, 0.03, "yes"),
+        ("<", 0.01, 0.03, "straddles"),
+        ("<", 0.031, 0.04, "no"),
+        (">=", math.nan, 0.04, ""),
+    ],
+)
 def test_ci_sides_follow_the_decision_rule(comparator, lo, hi, side):
     assert maths.ci_sides(np.array([lo]), np.array([hi]), comparator, 0.03).tolist() == [side]
 
 
 def test_summary_places_the_threshold_among_the_values():
     values = np.array([0.01, 0.02, 0.04, 0.05, 0.06, np.nan])
-    s = maths.summarize(values, comparator=">=", threshold=0.03,
-                        ci_low=values - 0.005, ci_high=values + 0.005)
+    s = maths.summarize(
+        values, comparator=">=", threshold=0.03, ci_low=values - 0.005, ci_high=values + 0.005
+    )
     assert (s.n, s.n_yes, s.share_yes) == (5, 3, pytest.approx(0.6))
     assert s.threshold_quantile == pytest.approx(0.4)
     assert (s.minimum, s.median, s.maximum, s.threshold_position) == (0.01, 0.04, 0.06, "inside")
@@ -46,7 +56,8 @@ def test_summary_places_the_threshold_among_the_values():
     below = maths.summarize(values, comparator="<", threshold=0.03)
     assert (below.n_yes, below.share_yes) == (2, pytest.approx(0.4))
     assert maths.headline(s, statistic="dis_ood", comparator=">=", threshold=0.03).startswith(
-        "60% of the 5 nearest settings have dis_ood ≥ 0.03 (the YES side)")
+        "60% of the 5 nearest settings have dis_ood ≥ 0.03 (the YES side)"
+    )
 
 
 def test_summary_of_nothing_is_none_and_a_bad_threshold_is_refused():
@@ -70,7 +81,9 @@ def test_a_threshold_outside_the_observed_range_warns():
 
 def test_a_one_sided_distribution_warns_and_a_balanced_one_does_not():
     w = _warning([0.01] + [0.05] * 19)
-    assert w.code == "one_sided" and w.message.startswith("95% of the 20 nearest settings are on the YES side")
+    assert w.code == "one_sided" and w.message.startswith(
+        "95% of the 20 nearest settings are on the YES side"
+    )
     assert _warning([0.01] * 2 + [0.05] * 18) is None  # 90%: not foregone
     assert _warning([0.01, 0.02, 0.04, 0.05, 0.06]) is None
 
@@ -96,14 +109,28 @@ def test_axes_use_the_survey_range_on_a_log_scale_for_log_ish_parameters():
 def test_a_task_the_survey_does_not_cover_uses_the_registry_bounds():
     axes = space.task_axes("modadd")
     assert axes and all(a.source == "registry" for a in axes)
-    assert space.protocol_variants("lms", {"change": "one_ulp", "n_boot": 300, "steps": 10}) == {"change": "one_ulp"}
+    assert space.protocol_variants("lms", {"change": "one_ulp", "n_boot": 300, "steps": 10}) == {
+        "change": "one_ulp"
+    }
 
 
 def test_the_strip_escapes_text_and_draws_the_threshold():
-    evidence = {"threshold": 0.03, "statistic": "dis_ood", "comparator": ">=", "rows": [
-        {"value": 0.01, "side": "no", "source": "survey", "campaign": "<script>x</script>", "row": 1, "setup": "a"},
-        {"value": 0.05, "side": "yes", "source": "run", "run_id": 7, "setup": "b&c"},
-    ]}
+    evidence = {
+        "threshold": 0.03,
+        "statistic": "dis_ood",
+        "comparator": ">=",
+        "rows": [
+            {
+                "value": 0.01,
+                "side": "no",
+                "source": "survey",
+                "campaign": "<script>x</script>",
+                "row": 1,
+                "setup": "a",
+            },
+            {"value": 0.05, "side": "yes", "source": "run", "run_id": 7, "setup": "b&c"},
+        ],
+    }
     svg = evidence_svg(evidence)
     assert svg.startswith("<svg") and "<script>" not in svg and "&lt;script&gt;" in svg and "b&amp;c" in svg
     assert "threshold 0.03" in svg and svg.count("<circle") == 1 and svg.count("<path") == 1

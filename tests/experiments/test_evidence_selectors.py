@@ -1,5 +1,6 @@
 """setting_evidence on hand-made survey rows and resolved runs: which rows are nearest, the share on
 each side of the threshold, what is left out, and the empty case."""
+
 import pytest
 
 from experiments.evidence.selectors import setting_evidence
@@ -9,20 +10,40 @@ from tests.market.factories import MarketFactory
 
 pytestmark = pytest.mark.django_db
 
-DIGITS_A = {"concept": "A", "task": "digits", "arch": "mlp",
-            "params": {"batch_size": 64, "depth": 2, "init_scale": 1.0, "lr": 1e-3, "noise": 0.3, "optimizer": "adam",
-                       "steps": 300, "weight_decay": 0.0, "width": 32, "n_boot": 1000, "confidence": 0.95}}
+DIGITS_A = {
+    "concept": "A",
+    "task": "digits",
+    "arch": "mlp",
+    "params": {
+        "batch_size": 64,
+        "depth": 2,
+        "init_scale": 1.0,
+        "lr": 1e-3,
+        "noise": 0.3,
+        "optimizer": "adam",
+        "steps": 300,
+        "weight_decay": 0.0,
+        "width": 32,
+        "n_boot": 1000,
+        "confidence": 0.95,
+    },
+}
 
 
 def _evidence(threshold=0.03, comparator=">=", spec=DIGITS_A, **kw):
-    return setting_evidence(spec=spec, statistic=kw.pop("statistic", "dis_ood"), comparator=comparator,
-                            threshold=threshold, **kw)
+    return setting_evidence(
+        spec=spec, statistic=kw.pop("statistic", "dis_ood"), comparator=comparator, threshold=threshold, **kw
+    )
 
 
 def test_the_nearest_rows_are_those_closest_in_the_surveyed_parameters():
     # 12 rows spread over noise 0.1…0.6; the value encodes the noise so the choice is visible
-    survey_rows([digits_row(round(n / 10, 3), noise=n) for n in (0.1, 0.15, 0.2, 0.25, 0.28, 0.3, 0.33, 0.35,
-                                                                   0.4, 0.5, 0.55, 0.6)])
+    survey_rows(
+        [
+            digits_row(round(n / 10, 3), noise=n)
+            for n in (0.1, 0.15, 0.2, 0.25, 0.28, 0.3, 0.33, 0.35, 0.4, 0.5, 0.55, 0.6)
+        ]
+    )
     ev = _evidence(k=5)
     assert [r["params"]["noise"] for r in ev["rows"]] == [0.3, 0.28, 0.33, 0.25, 0.35]
     assert ev["rows"][0]["distance"] == 0.0
@@ -40,8 +61,12 @@ def test_log_scale_distance_treats_a_factor_of_lr_alike_both_ways():
 
 
 def test_the_share_on_the_yes_side_and_the_threshold_quantile():
-    survey_rows([digits_row(v, noise=0.3 + i / 1000, ci=(v - 0.006, v + 0.006))
-                 for i, v in enumerate([0.01, 0.02, 0.025, 0.035, 0.04, 0.05, 0.06, 0.07])])
+    survey_rows(
+        [
+            digits_row(v, noise=0.3 + i / 1000, ci=(v - 0.006, v + 0.006))
+            for i, v in enumerate([0.01, 0.02, 0.025, 0.035, 0.04, 0.05, 0.06, 0.07])
+        ]
+    )
     ev = _evidence(threshold=0.03)
     s = ev["summary"]
     assert (s["n"], s["n_yes"], s["share_yes"], s["threshold_quantile"]) == (8, 5, 0.625, 0.375)
@@ -61,8 +86,15 @@ def test_a_threshold_beyond_every_nearby_value_warns():
 
 
 def test_other_tasks_archs_concepts_unfinished_cells_and_repeats_are_left_out():
-    survey_rows([digits_row(0.05), digits_row(0.5, status="pending"), digits_row(0.9, concept="C"),
-                 {"task": "lms", "params": {"noise": 0.3}, "value": 0.7}], name="older")
+    survey_rows(
+        [
+            digits_row(0.05),
+            digits_row(0.5, status="pending"),
+            digits_row(0.9, concept="C"),
+            {"task": "lms", "params": {"noise": 0.3}, "value": 0.7},
+        ],
+        name="older",
+    )
     survey_rows([digits_row(0.06), digits_row(0.07, arch="cnn")], name="newer")
     ev = _evidence()
     assert [(r["campaign"], r["value"]) for r in ev["rows"]] == [("newer", 0.06)]  # same setting: newest wins
@@ -87,20 +119,30 @@ def test_resolved_runs_count_but_not_the_market_s_own_or_a_dry_run():
     market = MarketFactory()
     spec = {**DIGITS_A, "params": {**DIGITS_A["params"], "noise": 0.31}}
     common = {"status": "succeeded", "statistic_name": "dis_ood", "ci_low": 0.01, "ci_high": 0.03}
-    other = ExperimentRun.objects.create(market=market, spec=spec, spec_sha256="a" * 64, statistic=0.02, **common)
+    other = ExperimentRun.objects.create(
+        market=market, spec=spec, spec_sha256="a" * 64, statistic=0.02, **common
+    )
     ExperimentRun.objects.create(market=market, spec=spec, spec_sha256="b" * 64, statistic=0.9, **common)
-    ExperimentRun.objects.create(market=None, purpose="dry_run", spec=spec, spec_sha256="c" * 64, statistic=0.8,
-                                 **common)
+    ExperimentRun.objects.create(
+        market=None, purpose="dry_run", spec=spec, spec_sha256="c" * 64, statistic=0.8, **common
+    )
     ev = _evidence(exclude_spec_sha256="b" * 64)
     runs = [r for r in ev["rows"] if r["source"] == "run"]
-    assert [(r["run_id"], r["value"], r["url"]) for r in runs] == [(other.pk, 0.02, f"/api/v1/runs/{other.pk}/")]
+    assert [(r["run_id"], r["value"], r["url"]) for r in runs] == [
+        (other.pk, 0.02, f"/api/v1/runs/{other.pk}/")
+    ]
     assert ev["n_runs"] == 1 and ev["n_survey"] == 1
     assert runs[0]["ci_side"] == "straddles"
 
 
 def test_a_task_the_survey_does_not_cover_says_so():
     survey_rows([digits_row(0.05)])
-    spec = {"concept": "A", "task": "modadd", "arch": "transformer", "params": {"p": 31, "alpha": 1.0, "steps": 500}}
+    spec = {
+        "concept": "A",
+        "task": "modadd",
+        "arch": "transformer",
+        "params": {"p": 31, "alpha": 1.0, "steps": 500},
+    }
     ev = _evidence(spec=spec)
     assert ev["summary"] is None and ev["rows"] == [] and ev["warning"] is None
     assert ev["message"].startswith("No survey rows for modadd yet")
@@ -108,8 +150,15 @@ def test_a_task_the_survey_does_not_cover_says_so():
 
 
 def test_a_protocol_variant_the_rows_did_not_measure_is_named():
-    survey_rows([{"task": "lms", "params": {"n_slab": 8, "margin": 0.1}, "value": 0.9, "concept": "B"}], concept="B")
-    spec = {"concept": "B", "task": "lms", "arch": "mlp", "params": {"n_slab": 8, "margin": 0.1, "change": "one_ulp"}}
+    survey_rows(
+        [{"task": "lms", "params": {"n_slab": 8, "margin": 0.1}, "value": 0.9, "concept": "B"}], concept="B"
+    )
+    spec = {
+        "concept": "B",
+        "task": "lms",
+        "arch": "mlp",
+        "params": {"n_slab": 8, "margin": 0.1, "change": "one_ulp"},
+    }
     ev = _evidence(spec=spec, statistic="dis_ratio", threshold=0.5)
     assert ev["variants"]["question"] == {"change": "one_ulp"}
     assert ev["variants"]["evidence_differs"] == ["change=None"]

@@ -1,5 +1,6 @@
 """The "Evidence so far" panel on the market page, its CSV, GET /api/v1/markets/{id}/evidence/, and the
 foregone-conclusion warning staff see when they review a proposal."""
+
 import csv
 import io
 
@@ -17,8 +18,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def survey(db):
     """Ten digits MLP rows around noise 0.3: dis_ood from 0.01 to 0.10."""
-    return survey_rows([digits_row(v / 100, noise=0.25 + v / 100, ci=(v / 100 - 0.005, v / 100 + 0.005))
-                        for v in range(1, 11)], name="survey-test")
+    return survey_rows(
+        [
+            digits_row(v / 100, noise=0.25 + v / 100, ci=(v / 100 - 0.005, v / 100 + 0.005))
+            for v in range(1, 11)
+        ],
+        name="survey-test",
+    )
 
 
 @pytest.fixture
@@ -31,7 +37,7 @@ def test_the_market_page_shows_where_the_threshold_falls_among_nearby_rows(clien
     html = client.get(f"/markets/{market.pk}/").content.decode()
     assert 'id="evidence"' in html and "Evidence so far" in html
     assert "80% of the 10 nearest settings have dis_ood ≥ 0.03 (the YES side)" in html
-    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and "threshold 0.03" in html
+    assert '<svg class="evidence-strip"' in html and "threshold 0.03" in html
     assert html.count('class="side-yes"') == 8 and html.count('class="side-no"') == 2
     assert f'href="/markets/{market.pk}/evidence.csv"' in html and 'href="/factor/#matrix"' in html
     # the default preset trains longer and wider than the survey: the page says so
@@ -41,8 +47,14 @@ def test_the_market_page_shows_where_the_threshold_falls_among_nearby_rows(clien
 
 
 def test_a_market_on_a_task_without_survey_rows_says_so(client, survey):
-    spec = {"concept": "A", "task": "modadd", "arch": "transformer", "preset": "tiny", "seeds": 4,
-            "params": {"p": 31}}
+    spec = {
+        "concept": "A",
+        "task": "modadd",
+        "arch": "transformer",
+        "preset": "tiny",
+        "seeds": 4,
+        "params": {"p": 31},
+    }
     market = MarketFactory(spec=spec, threshold=0.02)
     html = client.get(f"/markets/{market.pk}/").content.decode()
     assert 'id="evidence-empty"' in html and "No survey rows for modadd yet" in html
@@ -66,7 +78,9 @@ def test_the_api_returns_the_same_panel_to_anyone(client, survey):
     market = MarketFactory(threshold=0.03)
     body = client.get(f"/api/v1/markets/{market.pk}/evidence/").json()
     assert body["market_id"] == market.pk and body["statistic"] == "dis_ood"
-    assert body["summary"]["n"] == 10 and body["summary"]["n_yes"] == 8 and body["summary"]["share_yes"] == 0.8
+    assert (
+        body["summary"]["n"] == 10 and body["summary"]["n_yes"] == 8 and body["summary"]["share_yes"] == 0.8
+    )
     assert body["headline"].startswith("80% of the 10 nearest settings")
     assert body["warning"] is None and body["message"] == ""
     assert body["rows"][0]["source"] == "survey" and body["rows"][0]["campaign"] == "survey-test"
@@ -121,13 +135,34 @@ def test_a_market_own_runs_are_not_its_evidence(client, survey):
     from experiments.models import ExperimentRun
 
     market = MarketFactory(threshold=0.03)
-    ExperimentRun.objects.create(market=market, spec=market.spec, spec_sha256=market.spec_sha256, status="succeeded",
-                                 statistic=0.5, statistic_name="dis_ood", ci_low=0.4, ci_high=0.6)
-    other = market_open(title="Same setting, other seeds", concept="A", question="?",
-                        spec={**market.spec, "seed_offset": 100}, statistic="dis_ood", comparator=">=",
-                        threshold=0.03, close_time=market.close_time)
-    run = ExperimentRun.objects.create(market=other, spec=other.spec, spec_sha256=other.spec_sha256,
-                                       status="succeeded", statistic=0.2, statistic_name="dis_ood")
+    ExperimentRun.objects.create(
+        market=market,
+        spec=market.spec,
+        spec_sha256=market.spec_sha256,
+        status="succeeded",
+        statistic=0.5,
+        statistic_name="dis_ood",
+        ci_low=0.4,
+        ci_high=0.6,
+    )
+    other = market_open(
+        title="Same setting, other seeds",
+        concept="A",
+        question="?",
+        spec={**market.spec, "seed_offset": 100},
+        statistic="dis_ood",
+        comparator=">=",
+        threshold=0.03,
+        close_time=market.close_time,
+    )
+    run = ExperimentRun.objects.create(
+        market=other,
+        spec=other.spec,
+        spec_sha256=other.spec_sha256,
+        status="succeeded",
+        statistic=0.2,
+        statistic_name="dis_ood",
+    )
     rows = client.get(f"/api/v1/markets/{market.pk}/evidence/").json()["rows"]
     assert [r["run_id"] for r in rows if r["source"] == "run"] == [run.pk]
     assert rows[0]["run_id"] == run.pk and rows[0]["distance"] == 0.0  # the very same setting comes first
