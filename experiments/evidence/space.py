@@ -74,7 +74,7 @@ def task_axes(task: str) -> list[Axis]:
                 low, high = float(axis.low), float(axis.high)
             log = name in LOG_PARAMS and low > 0
             axes.append(Axis(name, low, high, log, "survey"))
-        else:
+        elif spec.low is not None and spec.high is not None:
             low, high = float(spec.low), float(spec.high)
             axes.append(Axis(name, low, high, name in LOG_PARAMS and low > 0, "registry"))
     return axes
