@@ -3,6 +3,7 @@ foregone-conclusion warning staff see when they review a proposal."""
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -166,3 +167,18 @@ def test_a_market_own_runs_are_not_its_evidence(client, survey):
     rows = client.get(f"/api/v1/markets/{market.pk}/evidence/").json()["rows"]
     assert [r["run_id"] for r in rows if r["source"] == "run"] == [run.pk]
     assert rows[0]["run_id"] == run.pk and rows[0]["distance"] == 0.0  # the very same setting comes first
+
+
+def test_the_review_command_lists_markets_and_flags_the_foregone(survey):
+    from django.core.management import call_command
+
+    fine, foregone = MarketFactory(threshold=0.05), MarketFactory(threshold=0.5)
+    out = io.StringIO()
+    call_command("evidence_review", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith(f"#{fine.pk} ") and "n=10 yes=60%" in line and "FOREGONE" not in line
+               for line in lines)
+    assert any(line.startswith(f"#{foregone.pk} ") and "FOREGONE (outside_range)" in line for line in lines)
+    out = io.StringIO()
+    call_command("evidence_review", "--foregone", "--json", stdout=out)
+    assert [m["market_id"] for m in json.loads(out.getvalue())] == [foregone.pk]
