@@ -184,10 +184,13 @@ def setting_evidence(
     campaign, row, run_id, setup, label, arch, params, distance, value, ci_low, ci_high, side, ci_side, url``;
     ``label`` is the surveyed parameters in short).
     """
+    from experiments.mltasks import TASKS
     from experiments.survey.design import SURVEY_AXES
 
     concept, task = str(spec.get("concept", "")), str(spec.get("task", ""))
     arch, params = str(spec.get("arch", "")), dict(spec.get("params") or {})
+    if task not in TASKS or concept not in CONCEPTS:  # e.g. a market that a whole survey campaign settles
+        return _no_setting(concept, task, arch, statistic, comparator, threshold, k)
     axes = space.task_axes(task)
     read = _reader(concept, statistic)
     candidates = _survey_points(concept, task, read) + _run_points(concept, task, read, exclude_spec_sha256)
@@ -279,6 +282,39 @@ def setting_evidence(
         "message": message,
         "warning": warning.to_dict() if warning else None,
         "rows": out_rows,
+    }
+
+
+def _no_setting(
+    concept: str, task: str, arch: str, statistic: str, comparator: str, threshold: float, k: int
+) -> dict[str, Any]:
+    """The panel of a question that names no single trained setting: nothing is near it."""
+    return {
+        "concept": concept,
+        "task": task,
+        "arch": arch,
+        "statistic": statistic,
+        "comparator": comparator,
+        "threshold": float(threshold),
+        "k": k,
+        "nearness": {
+            "text": "Nearness needs one task and architecture; this question names none.",
+            "axes": [],
+        },
+        "arch_matched": False,
+        "surveyed_task": False,
+        "outside_survey": [],
+        "variants": {"question": {}, "evidence_differs": []},
+        "n_candidates": 0,
+        "n_survey": 0,
+        "n_runs": 0,
+        "all_rows": None,
+        "summary": None,
+        "headline": "",
+        "warning": None,
+        "rows": [],
+        "message": "This question is not about one trained setting, so no survey row is near it; "
+        "see /factor/ for the survey as a whole.",
     }
 
 

@@ -163,3 +163,11 @@ def test_a_protocol_variant_the_rows_did_not_measure_is_named():
     assert ev["variants"]["question"] == {"change": "one_ulp"}
     assert ev["variants"]["evidence_differs"] == ["change=None"]
     assert ev["rows"][0]["distance"] == pytest.approx(1.0)
+
+
+def test_a_question_about_no_single_setting_gets_an_empty_panel_not_an_error():
+    survey_rows([digits_row(0.05)])
+    spec = {"concept": "A", "campaign": {"rows": 96}, "params": {}}
+    ev = _evidence(spec=spec, statistic="pc1_share", threshold=0.3)
+    assert ev["summary"] is None and ev["rows"] == [] and ev["warning"] is None
+    assert "not about one trained setting" in ev["message"]
