@@ -68,6 +68,7 @@ def _survey_points(concept: str, task: str, read) -> list[dict[str, Any]]:  # no
             "row__arch",
             "row__params",
             "row__campaign__name",
+            "row__setup",
         )
     )
     points, seen = [], set()
@@ -88,7 +89,7 @@ def _survey_points(concept: str, task: str, read) -> list[dict[str, Any]]:  # no
                 "campaign": cell["row__campaign__name"],
                 "row": cell["row__index"],
                 "run_id": None,
-                "setup": setting_key({"task": task, "arch": arch, "params": params}),
+                "setup": cell["row__setup"] or setting_key({"task": task, "arch": arch, "params": params}),
                 "task": task,
                 "arch": arch,
                 "params": params,

@@ -171,3 +171,11 @@ def test_a_question_about_no_single_setting_gets_an_empty_panel_not_an_error():
     ev = _evidence(spec=spec, statistic="pc1_share", threshold=0.3)
     assert ev["summary"] is None and ev["rows"] == [] and ev["warning"] is None
     assert "not about one trained setting" in ev["message"]
+
+
+def test_a_row_s_stored_setting_key_is_the_one_shown():
+    from experiments.survey.models import SurveyRow
+
+    survey_rows([digits_row(0.05)])
+    SurveyRow.objects.update(setup="digits/mlp/stored-key")
+    assert _evidence()["rows"][0]["setup"] == "digits/mlp/stored-key"
