@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("market.api.urls")),
     path("", include("experiments.api_urls")),
     path("", include("evaluator.api_urls")),
+    path("", include("social.api_urls")),
 ]

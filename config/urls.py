@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("market.urls")),
     path("", include("experiments.urls")),
     path("", include("evaluator.urls")),
+    path("", include("social.urls")),
+    path("", include("portfolio.urls")),
     # Run artifacts (plots, CSV, result.json) live under MEDIA_ROOT/runs/<id>/ and are the only media.
     # They go through a view that checks who may see the run (whitenoise serves only static files).
     path("media/runs/<int:run_id>/<path:name>", run_artifact, name="run-artifact"),

@@ -18,6 +18,10 @@ class ProbabilityInvalid(MarketError, ValueError):
     field = "probability"
 
 
+class ForecastNoop(ProbabilityInvalid):
+    """The forecast would not move the price (it is already at that probability): nothing to trade."""
+
+
 class MarketNotOpen(MarketError):
     """The market no longer accepts forecasts (closed, running, resolved, annulled or past close_time)."""
 

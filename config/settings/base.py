@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "market",
     "experiments",
     "evaluator",
+    "social",
+    "portfolio",
 ]
 
 MIDDLEWARE = [
@@ -119,6 +121,7 @@ REST_FRAMEWORK = {
         "proposals": env_str("PATHMARKET_THROTTLE_PROPOSALS", "20/hour"),
         "dry_runs": env_str("PATHMARKET_THROTTLE_DRY_RUNS", "10/hour"),
         "login": env_str("PATHMARKET_THROTTLE_LOGIN", "10/min"),  # per address: form + token endpoint
+        "comments": env_str("PATHMARKET_THROTTLE_COMMENTS", "6/min"),  # per user: page form + API
     },
     "EXCEPTION_HANDLER": "market.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -202,6 +205,18 @@ PATHMARKET = {
     "RUN_ANNUL_HOOK": "market.resolution.market_annul_from_run",
     "RUN_RERESOLVE_HOOK": "market.resolution.market_reresolve_from_run",
 }
+
+# --- e-mail (notifications) ------------------------------------------------------------------------
+# SMTP by default (production sets EMAIL_HOST and friends); `make run` (local settings) prints to the console.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "pathmarket <noreply@localhost>")
+PATHMARKET["SITE_URL"] = env_str("PATHMARKET_SITE_URL", "http://127.0.0.1:8000")  # links in e-mails
 
 LOGGING = {
     "version": 1,

@@ -45,6 +45,7 @@ REST_FRAMEWORK = {
         "proposals": "100000/min",
         "dry_runs": "100000/min",
         "login": "100000/min",
+        "comments": "100000/min",
     },
 }
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from market import lmsr
-from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
+from market.exceptions import ForecastNoop, InsufficientBalance, MarketNotOpen, ProbabilityInvalid
 from market.models import Market, MarketStatus, Position
 from market.models.fields import QUANTUM
 from market.services.accounts import account_open
@@ -26,6 +26,7 @@ from market.services.trade_write import (
 )
 
 ZERO = Decimal(0)
+NOOP_TOLERANCE = 1e-4  # probability; a move smaller than 0.01 percentage points is no forecast
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,15 @@ def forecast_quote(*, user: AbstractBaseUser, market: Market | int, probability:
 
 def _checked_plan(market: Market | MarketState, balance: Decimal, held_yes: Decimal, held_no: Decimal,
                   p: float) -> _Plan:
-    """The plan to ``p``, or the refusal a quote and a forecast share (market not open, balance too low)."""
+    """The plan to ``p``, or the refusal a quote and a forecast share (market not open, no move, balance
+    too low)."""
     _check_open(market)
     plan = _plan(market, held_yes, held_no, p)
+    if abs(p - plan.probability_before) < NOOP_TOLERANCE or not (plan.delta_yes or plan.delta_no):
+        raise ForecastNoop(
+            f"The price is already {plan.probability_before:.1%}: a forecast of {p:.1%} would trade nothing. "
+            "Pick a different probability to move the price."
+        )
     if plan.cost > balance:
         raise _refuse_unaffordable(market, plan, p, balance, held_yes, held_no)
     return plan

@@ -18,6 +18,7 @@ from market.exceptions import MarketStateError
 from market.models import Account, LedgerEntry, Market, MarketStatus, Outcome, Position
 from market.models.fields import QUANTUM
 from market.services.accounts import balances_set, house_account, ledger_post
+from market.signals import market_event_on_commit
 from market.specs import CriterionError, criterion_validate
 
 ZERO = Decimal(0)
@@ -114,6 +115,7 @@ def market_close(*, market: Market | int) -> bool:
         locked.status = MarketStatus.CLOSED
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
+        market_event_on_commit(market_id=locked.pk, event="closed")
         # Issue 5 (resolution pipeline): the ExperimentRun row commits together with the close; its
         # Celery task is sent by transaction.on_commit, never from inside this transaction.
         from market.resolution import market_run_enqueue
@@ -216,6 +218,7 @@ def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> Res
         locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
         _settle_maker(locked)
         _recompute_scores(locked.pk)
+        market_event_on_commit(market_id=locked.pk, event="resolved")
     paid = sum(winners.values(), ZERO)
     return ResolveResult(locked.pk, outcome, paid, len(winners), already_resolved=False)
 
@@ -265,6 +268,7 @@ def market_reresolve(*, market: Market | int, outcome: str, reason: str) -> Rere
         locked.save(update_fields=["outcome", "resolved_at", "resolution_note"])
         _settle_maker(locked)
         _recompute_scores(locked.pk)
+        market_event_on_commit(market_id=locked.pk, event="reresolved")
     return ReresolveResult(locked.pk, previous, outcome, taken, covered, sum(new_winners.values(), ZERO),
                            len(new_winners), already_resolved=False)
 
@@ -307,4 +311,5 @@ def market_annul(*, market: Market | int, reason: str) -> AnnulResult:
         locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
         _settle_maker(locked)
         _recompute_scores(locked.pk)
+        market_event_on_commit(market_id=locked.pk, event="annulled")
     return AnnulResult(locked.pk, sum(refunds.values(), ZERO), reversed_total, written_off, already_annulled=False)

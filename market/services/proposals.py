@@ -16,6 +16,7 @@ from market.models import Market
 from market.models.proposals import Proposal, ProposalStatus
 from market.proposal_input import cost_estimate, proposal_clean, reason_clean
 from market.services.lifecycle import market_open
+from market.signals import proposal_reviewed_on_commit
 from market.specs import CriterionError
 
 
@@ -121,6 +122,7 @@ def proposal_approve(*, proposal: Proposal | int, reviewer: AbstractBaseUser) ->
         locked.reviewed_by = reviewer
         locked.reviewed_at = timezone.now()
         locked.save(update_fields=["status", "market", "reviewed_by", "reviewed_at", "updated_at"])
+        proposal_reviewed_on_commit(proposal_id=locked.pk, status=locked.status)
     return market
 
 
@@ -138,6 +140,7 @@ def proposal_reject(*, proposal: Proposal | int, reviewer: AbstractBaseUser, rea
         locked.reviewed_by = reviewer
         locked.reviewed_at = timezone.now()
         locked.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at", "updated_at"])
+        proposal_reviewed_on_commit(proposal_id=locked.pk, status=locked.status)
     return locked
 
 
