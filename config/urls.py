@@ -1,10 +1,15 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from experiments.views import run_artifact
 from market.views import LoginView, admin_login
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page says; resolved per request (the manifest of
+    # hashed static names may not exist yet when this module is imported, e.g. by collectstatic).
+    path("favicon.ico", lambda request: redirect(static("favicon.ico"), permanent=True)),
     path("admin/login/", admin_login),  # the login rate limit; before the admin's own login URL
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),  # rate-limited; before auth's own

@@ -6,7 +6,20 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, DecimalField, F, Func, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from market.models import Account, Forecast, Market, Position
@@ -17,6 +30,43 @@ _DEC = DecimalField(max_digits=24, decimal_places=8)
 
 class _Abs(Func):
     function = "ABS"
+
+
+MARKET_SORTS = {
+    "closing": "closing soon",
+    "traded": "most traded",
+    "uncertain": "most uncertain",
+    "newest": "newest",
+}
+
+
+def market_search(*, search: str = "", concept: str | None = None, status: str | None = None,
+                  sort: str | None = None) -> list[Market]:
+    """``market_list`` narrowed to markets whose title or question holds every word of ``search``, in
+    the order ``sort`` names (MARKET_SORTS): closing soon puts open markets first, by close time; most
+    uncertain means the price nearest 50% (|q_yes − q_no| / b smallest)."""
+    qs = market_list(concept=concept, status=status)
+    for word in search.split()[:10]:
+        qs = qs.filter(Q(title__icontains=word) | Q(question__icontains=word))
+    if sort == "closing":
+        open_first = Case(When(status="open", then=Value(0)), default=Value(1))
+        return list(qs.order_by(open_first, "close_time", "pk"))
+    if sort == "traded":
+        return list(qs.order_by("-volume", "pk"))
+    if sort == "newest":
+        return list(qs.order_by("-created_at", "-pk"))
+    markets = list(qs)
+    if sort == "uncertain":
+        markets.sort(key=lambda m: (abs(float(m.q_yes - m.q_no)) / m.liquidity, m.pk))
+    return markets
+
+
+def held_market_ids(*, user: AbstractBaseUser) -> set[int]:
+    """Markets in which the user holds shares."""
+    if not user.is_authenticated:
+        return set()
+    return set(Position.objects.filter(user=user).exclude(shares_yes=0, shares_no=0)
+               .values_list("market_id", flat=True))
 
 
 def market_list(*, concept: str | None = None, status: str | None = None) -> QuerySet[Market]:

@@ -31,7 +31,10 @@ def home(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     concept = concept if concept in Concept.values else None
     status = status if status in MarketStatus.values else None
-    markets = list(selectors.market_list(concept=concept, status=status))
+    search = (request.GET.get("q") or "").strip()[:200]
+    sort = request.GET.get("sort") if request.GET.get("sort") in selectors.MARKET_SORTS else None
+    markets = selectors.market_search(search=search, concept=concept, status=status, sort=sort)
+    # Filters, search and sort are one GET form: the URL holds them all, so a view can be shared.
     groups = [
         {"concept": CONCEPTS[letter], "markets": [m for m in markets if m.concept == letter]}
         for letter in Concept.values
@@ -39,11 +42,17 @@ def home(request: HttpRequest) -> HttpResponse:
     ]
     return render(request, "market/home.html", {
         "groups": groups,
+        "flat": markets if (search or sort) else None,
         "concept": concept,
         "status": status,
+        "search": search,
+        "sort": sort,
+        "sorts": selectors.MARKET_SORTS,
         "concepts": list(CONCEPTS.values()),
         "statuses": MarketStatus.values,
         "count": len(markets),
+        "held": selectors.held_market_ids(user=request.user),
+        "balance": selectors.account_balance(user=request.user),
     })
 
 
