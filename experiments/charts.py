@@ -2,7 +2,8 @@
 
 One module for every chart of the site, so they share a palette, a document frame and escaping:
 
-* markets: :func:`price_chart_svg` (price and community aggregate over time);
+* markets: :func:`price_chart_svg` (price and community aggregate per forecast, the viewer's forecasts,
+  the resolution);
 * experiment reports: :func:`ci_chart_svg` (statistics with their CIs against a market's threshold);
 * the evaluator: :func:`calibration_svg`, :func:`scree_svg`, :func:`loadings_svg`, :func:`heatmap_svg`,
   :func:`score_history_svg` (the factor page's robustness plots in ``evaluator/factor_plots.py`` are
@@ -17,9 +18,9 @@ app, so any app may use it.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -108,66 +109,99 @@ class Frame:
 
 # --- markets --------------------------------------------------------------------------------------
 
-def price_chart_svg(history: list[dict], *, end: datetime, community: list[dict] | None = None,
-                    width: int = 720, height: int = 240) -> SafeString:
-    """A step chart of ``[{time, probability}]`` from the first point to ``end``.
+def price_chart_svg(history: list[dict], *, community: list[dict] | None = None,
+                    mine: list[int] | None = None, resolution: str | None = None,
+                    width: int = 720, height: int = 260) -> SafeString:
+    """A step chart of ``[{time, probability}]`` over **trade index**: the opening price, then one step
+    per forecast. A time axis bunched every trade of a busy hour into one spike at the right edge; an
+    index axis keeps each trade readable, and the labels under it give the time of the trades they mark.
 
     ``community`` (same shape) is drawn as a dashed green step line: the evaluator's community
-    aggregate (recency-weighted median of each forecaster's latest probability) beside the LMSR price.
+    aggregate (recency-weighted median of each forecaster's latest probability), placed at the trade it
+    follows. ``mine`` lists the indices (1 = first forecast) of the viewer's own forecasts, drawn as red
+    dots. ``resolution`` ("YES", "NO" or "annulled") is drawn as a labelled line at the right edge.
     """
-    left, right, top, bottom = 44, 12, 12, 28
+    left, right, top, bottom = 44, 14, 22, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     if not history:
         return mark_safe("")
-    start = history[0]["time"]
-    span = max((end - start).total_seconds(), 1.0)
+    n = len(history) - 1  # forecasts
+    slots = max(n + 1, 2)  # the last step runs on to the right edge
+    mine_colour = "#b42318"
 
-    def x(t: datetime) -> float:
-        return left + plot_w * min(max((t - start).total_seconds() / span, 0.0), 1.0)
+    def x(i: float) -> float:
+        return left + plot_w * min(max(i / slots, 0.0), 1.0)
 
     def y(p: float) -> float:
         return top + plot_h * (1.0 - p)
 
-    def step_path(points: list[dict]) -> str:
-        parts = []
-        for i, point in enumerate(points):
-            px, py = x(point["time"]), y(point["probability"])
-            parts.append(f"M{px:.1f},{py:.1f}" if i == 0 else f"H{px:.1f}V{py:.1f}")
-        parts.append(f"H{x(end):.1f}")
+    def step_path(points: list[tuple[float, float]]) -> str:
+        parts = [f"M{x(i):.1f},{y(p):.1f}" if k == 0 else f"H{x(i):.1f}V{y(p):.1f}"
+                 for k, (i, p) in enumerate(points)]
+        parts.append(f"H{x(slots):.1f}")
         return "".join(parts)
 
+    times = [point["time"] for point in history]
     last = history[-1]["probability"]
     body = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>']
     for p in (0.0, 0.25, 0.5, 0.75, 1.0):
         gy = y(p)
         body.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}" stroke="{GRID}" '
+            f'<line x1="{left}" x2="{x(slots):.1f}" y1="{gy:.1f}" y2="{gy:.1f}" stroke="{GRID}" '
             f'stroke-dasharray="{"0" if p in (0.0, 1.0) else "3 3"}"/>'
             f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" font-size="11" fill="{MUTED}">'
             f"{p:.0%}</text>"
         )
-    body.append(
-        f'<text x="{left}" y="{height - 8}" font-size="11" fill="{MUTED}">'
-        f'{escape(f"{start:%Y-%m-%d %H:%M}")}</text>'
-        f'<text x="{width - right}" y="{height - 8}" font-size="11" fill="{MUTED}" text-anchor="end">'
-        f'{escape(f"{end:%Y-%m-%d %H:%M}")}</text>'
-    )
-    if community:
+    # Up to five labelled trades along the bottom: "#k" and when it happened (UTC).
+    for i in sorted({0, n, *(round(n * f) for f in (0.25, 0.5, 0.75))}) if n else [0]:
+        anchor = "start" if i == 0 else "middle"
         body.append(
-            f'<path d="{step_path(community)}" fill="none" stroke="{YES}" stroke-width="1.5" '
-            'stroke-dasharray="5 3"/>'
-            f'<line x1="{left + 8}" x2="{left + 28}" y1="{top + 8}" y2="{top + 8}" stroke="{ACCENT}" '
-            'stroke-width="2"/>'
-            f'<text x="{left + 32}" y="{top + 12}" font-size="11" fill="{INK}">market price</text>'
-            f'<line x1="{left + 118}" x2="{left + 138}" y1="{top + 8}" y2="{top + 8}" stroke="{YES}" '
-            f'stroke-width="1.5" stroke-dasharray="5 3"/>'
-            f'<text x="{left + 142}" y="{top + 12}" font-size="11" fill="{INK}">community aggregate</text>'
+            f'<text x="{x(i):.1f}" y="{height - 16}" font-size="10" fill="{MUTED}" text-anchor="{anchor}">'
+            f'{"open" if i == 0 else f"#{i}"}</text>'
+            f'<text x="{x(i):.1f}" y="{height - 4}" font-size="10" fill="{MUTED}" text-anchor="{anchor}">'
+            f'{escape(f"{times[i]:%m-%d %H:%M}")}</text>'
         )
-    body.append(f'<path d="{step_path(history)}" fill="none" stroke="{ACCENT}" stroke-width="2"/>'
-                f'<circle cx="{x(end):.1f}" cy="{y(last):.1f}" r="4" fill="{ACCENT}"/>')
+    legend = [(ACCENT, "market price", "0")]
+    if community:
+        # Each aggregate point sits at the trade it follows (the last forecast at or before its time).
+        points = [(float(max(bisect_right(times, c["time"]) - 1, 0)), c["probability"]) for c in community]
+        body.append(f'<path d="{step_path(points)}" fill="none" stroke="{YES}" stroke-width="1.5" '
+                    'stroke-dasharray="5 3"/>')
+        legend.append((YES, "community aggregate", "5 3"))
+    body.append(f'<path d="{step_path([(float(i), h["probability"]) for i, h in enumerate(history)])}" '
+                f'fill="none" stroke="{ACCENT}" stroke-width="2"/>'
+                f'<circle cx="{x(n):.1f}" cy="{y(last):.1f}" r="3" fill="{ACCENT}"/>')
+    if mine:
+        body.extend(
+            f'<circle cx="{x(i):.1f}" cy="{y(history[i]["probability"]):.1f}" r="4.5" fill="{mine_colour}" '
+            f'stroke="#fff" stroke-width="1.5"><title>your forecast: {history[i]["probability"]:.1%}</title>'
+            "</circle>"
+            for i in mine if 0 < i <= n
+        )
+        legend.append((mine_colour, "your forecasts", "dot"))
+    lx = left + 4
+    for colour, text, dash in legend:
+        if dash == "dot":
+            body.append(f'<circle cx="{lx + 10}" cy="{top - 10}" r="4" fill="{colour}"/>')
+        else:
+            body.append(f'<line x1="{lx}" x2="{lx + 20}" y1="{top - 10}" y2="{top - 10}" stroke="{colour}" '
+                        f'stroke-width="2" stroke-dasharray="{dash}"/>')
+        body.append(f'<text x="{lx + 24}" y="{top - 6}" font-size="11" fill="{INK}">{escape(text)}</text>')
+        lx += 34 + 6.2 * len(text)
+    if resolution:
+        rx = x(slots)
+        # The label sits inside the plot, left of the line, just inside the outcome's edge (100% or 0%).
+        label_y = {"YES": y(1.0) + 16, "NO": y(0.0) - 8}.get(resolution, y(0.5))
+        label = f"resolved {resolution}" if resolution in ("YES", "NO") else resolution
+        body.append(
+            f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{top}" y2="{top + plot_h}" stroke="{INK}" '
+            'stroke-width="2"/>'
+            f'<text x="{rx - 6:.1f}" y="{label_y:.1f}" font-size="12" font-weight="700" fill="{INK}" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
     return svg_document(body, width=width, height=height, css_class="price-chart", max_width=False,
-                        label=f"Market probability over time; now {last:.1%}",
-                        title=f"Probability of YES over time (now {last:.1%}, {len(history) - 1} forecasts)")
+                        label=f"Market probability after each of {n} forecasts; now {last:.1%}",
+                        title=f"Probability of YES after each forecast (now {last:.1%}, {n} forecasts)")
 
 
 # --- experiment reports ---------------------------------------------------------------------------

@@ -6,12 +6,31 @@ from django.contrib.auth.forms import UserCreationForm
 
 
 class ForecastForm(forms.Form):
-    probability = forms.FloatField(
-        min_value=settings.PATHMARKET["MIN_PROBABILITY"],
-        max_value=settings.PATHMARKET["MAX_PROBABILITY"],
-        widget=forms.NumberInput(attrs={"step": "0.01", "id": "probability", "inputmode": "decimal"}),
-        help_text="Your probability that the market resolves YES (0.01–0.99).",
+    """The page's forecast form takes a percentage (70 means 70%); the API keeps probabilities in [0, 1]."""
+
+    percent = forms.FloatField(
+        widget=forms.NumberInput(attrs={"step": "any", "id": "percent", "inputmode": "decimal"}),
+        help_text="Your probability that the market resolves YES, in percent (1–99).",
     )
+
+    def clean_percent(self) -> float:
+        value = self.cleaned_data["percent"]
+        low = settings.PATHMARKET["MIN_PROBABILITY"] * 100
+        high = settings.PATHMARKET["MAX_PROBABILITY"] * 100
+        if 0 < value < low:
+            raise forms.ValidationError(
+                f"Enter a percentage between {low:g} and {high:g}: 70 means 70%. "
+                f"Did you mean {value * 100:g}%?"
+            )
+        if not (low <= value <= high):
+            raise forms.ValidationError(
+                f"Enter a percentage between {low:g} and {high:g} (you entered {value:g})."
+            )
+        return value
+
+    @property
+    def probability(self) -> float:
+        return self.cleaned_data["percent"] / 100
 
 
 class RegisterForm(UserCreationForm):

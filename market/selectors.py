@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from market import lmsr
 from market.models import Account, Forecast, Market, Position
 
 ZERO = Decimal(0)
@@ -95,6 +96,14 @@ def market_price_history(*, market: Market) -> list[dict]:
     return first + [{"time": t, "probability": p} for t, p in rows]
 
 
+def forecast_indices(*, market: Market, user: AbstractBaseUser) -> list[int]:
+    """Positions (1 = first) of the user's forecasts in the market's history, for marking them on the chart."""
+    if not user.is_authenticated:
+        return []
+    users = Forecast.objects.filter(market=market).order_by("created_at", "pk").values_list("user_id", flat=True)
+    return [i for i, uid in enumerate(users, start=1) if uid == user.pk]
+
+
 def forecast_history(*, market: Market) -> QuerySet[Forecast]:
     """Public trade history, newest first."""
     return Forecast.objects.filter(market=market).select_related("user").order_by("-created_at", "-pk")
@@ -104,6 +113,15 @@ def position_get(*, user: AbstractBaseUser, market: Market) -> Position | None:
     if not user.is_authenticated:
         return None
     return Position.objects.filter(user=user, market=market).first()
+
+
+def position_close_probability(*, user: AbstractBaseUser, market: Market) -> float | None:
+    """The price at which selling every share the user holds leaves the market (None: nothing held)."""
+    position = position_get(user=user, market=market)
+    if position is None or not (position.shares_yes or position.shares_no):
+        return None
+    return lmsr.price(float(market.q_yes - position.shares_yes), float(market.q_no - position.shares_no),
+                      market.liquidity)
 
 
 def account_balance(*, user: AbstractBaseUser) -> Decimal | None:

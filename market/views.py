@@ -18,10 +18,10 @@ from experiments.charts import price_chart_svg
 from experiments.concepts import CONCEPTS
 from market import selectors
 from market.evidence_views import evidence_panel
-from market.exceptions import MarketError
+from market.exceptions import InsufficientBalance, MarketError
 from market.forms import ForecastForm, RegisterForm
 from market.models import Concept, Market, MarketStatus
-from market.services import account_for, account_open, forecast_place
+from market.services import ForecastResult, account_for, account_open, forecast_place
 from market.specs import criterion_in_words
 from market.throttling import LoginRateThrottle
 
@@ -59,27 +59,57 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
     market = get_object_or_404(selectors.market_list(), pk=pk)
-    form = ForecastForm(initial={"probability": round(market.probability, 2)})
-    status_code = 200
+    form = ForecastForm(initial={"percent": round(market.probability * 100, 1)})
+    status_code, furthest = 200, None
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect(f"/accounts/login/?next=/markets/{pk}/")
         form = ForecastForm(request.POST)
-        if form.is_valid():
+        probability = None
+        if request.POST.get("close") == "1":  # "close position": sell every share held
+            form = ForecastForm(initial=form.initial)
+            probability = selectors.position_close_probability(user=request.user, market=market)
+            if probability is None:
+                messages.error(request, "You hold no shares in this market, so there is nothing to close.")
+                return redirect(f"/markets/{pk}/#forecast")
+        elif form.is_valid():
+            probability = form.probability
+        if probability is not None:
             try:
-                result = forecast_place(user=request.user, market=market, probability=form.cleaned_data["probability"])
+                result = forecast_place(user=request.user, market=market, probability=probability)
+            except InsufficientBalance as exc:
+                furthest = exc.furthest_probability
+                messages.error(request, _unaffordable_message(exc, probability))
             except MarketError as exc:
-                form.add_error("probability", exc.message)
+                if form.is_bound:
+                    form.add_error("percent", exc.message)
+                else:  # "close position" has no field to attach the error to
+                    messages.error(request, exc.message)
             else:
-                verb = "paid" if result.cost >= 0 else "received"
-                messages.success(
-                    request,
-                    f"Forecast placed: the price moved from {result.probability_before:.1%} to "
-                    f"{result.probability_after:.1%}; you {verb} {abs(result.cost):.2f} points.",
-                )
+                messages.success(request, _trade_message(result))
                 return redirect(f"/markets/{pk}/#forecast")
         status_code = 400
-    return render(request, "market/detail.html", _detail_context(request, market, form), status=status_code)
+    context = _detail_context(request, market, form)
+    context["furthest"] = furthest
+    context["furthest_percent"] = f"{furthest * 100:.2f}" if furthest is not None else ""
+    return render(request, "market/detail.html", context, status=status_code)
+
+
+def _unaffordable_message(exc: InsufficientBalance, probability: float) -> str:
+    tail = (f"The furthest you can afford is {exc.furthest_probability:.2%}."
+            if exc.furthest_probability is not None
+            else "You cannot afford to move this market's price in that direction.")
+    return (f"Insufficient balance: moving the price to {probability:.1%} costs {exc.cost:.2f} points but your "
+            f"balance is {exc.balance:.2f}. {tail}")
+
+
+def _trade_message(result: ForecastResult) -> str:
+    moved = f"Forecast placed: the price moved from {result.probability_before:.1%} to {result.probability_after:.1%}"
+    if result.cost >= 0:
+        return f"{moved}; you paid {result.cost:.2f} points."
+    sold = [f"{-d:,.2f} {side} shares" for d, side in ((result.delta_yes, "YES"), (result.delta_no, "NO")) if d < 0]
+    return (f"{moved}; you received {-result.cost:.2f} points, because this move sold back "
+            f"{' and '.join(sold)} you held: a sale pays you what the shares are worth to the market now.")
 
 
 def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) -> dict:
@@ -88,7 +118,6 @@ def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) ->
     history = selectors.market_price_history(market=market)
     # One read of the forecasts: the series' last point is the current community aggregate.
     community = community_series(market_id=market.pk)
-    end = market.closed_at if market.status != MarketStatus.OPEN and market.closed_at else timezone.now()
     user = request.user
     return {
         "market": market,
@@ -99,7 +128,9 @@ def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) ->
         ),
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
         "chart": price_chart_svg(
-            history, end=max(end, history[-1]["time"]), community=community
+            history, community=community, mine=selectors.forecast_indices(market=market, user=user),
+            resolution=market.outcome.upper() if market.outcome else (
+                "annulled" if market.status == MarketStatus.ANNULLED else None),
         ) if history else "",
         "n_forecasts": max(len(history) - 1, 0),
         "community_probability": community[-1]["probability"] if community else None,
@@ -108,17 +139,29 @@ def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) ->
         "recent": selectors.forecast_history(market=market)[:15],
         "form": form,
         "slider_value": _slider_value(form, market),
+        "close_probability": selectors.position_close_probability(user=user, market=market),
+        "run": _resolution_run(market),
         "can_forecast": market.status == MarketStatus.OPEN and timezone.now() < market.close_time,
         "evidence": evidence_panel(market),  # issue 14: the nearest survey rows and resolved runs
     }
 
 
+def _resolution_run(market: Market):  # -> experiments.models.ExperimentRun | None
+    """The run whose result the page leads with once the market is settled."""
+    if market.status not in (MarketStatus.RESOLVED, MarketStatus.ANNULLED):
+        return None
+    from experiments.selectors import market_resolution_run
+
+    return market_resolution_run(market_id=market.pk)
+
+
 def _slider_value(form: ForecastForm, market: Market) -> str:
+    """The slider's position in percent (1–99)."""
     try:
-        value = float(form["probability"].value())
+        value = float(form["percent"].value())
     except (TypeError, ValueError):
-        value = market.probability
-    return f"{min(max(value, 0.01), 0.99):.2f}"
+        value = market.probability * 100
+    return f"{min(max(value, 1.0), 99.0):.1f}"
 
 
 @require_http_methods(["GET", "POST"])

@@ -54,14 +54,14 @@ def test_market_page_draws_the_community_aggregate_beside_the_price(client, mark
         forecast_place(user=user, market=market, probability=p)
     html = client.get(f"/markets/{market.pk}/").content.decode()
     svg = re.search(r'<svg class="price-chart".*?</svg>', html, re.S).group(0)
-    assert "community aggregate" in svg and 'stroke="#138a4b"' in svg  # the dashed community line
+    assert "community aggregate" in svg and 'stroke="#0e6b39"' in svg  # the dashed community line
 
 
 def test_market_page_shows_the_forecast_form_position_and_balance(client, user, market):
     forecast_place(user=user, market=market, probability=0.3)
     client.force_login(user)
     html = client.get(f"/markets/{market.pk}/").content.decode()
-    assert 'id="forecast-form"' in html and 'type="range"' in html and 'name="probability"' in html
+    assert 'id="forecast-form"' in html and 'type="range"' in html and 'name="percent"' in html
     assert "js/forecast.js" in html and "csrfmiddlewaretoken" in html
     balance = Account.objects.get(user=user).balance
     assert f"{balance:,.2f}" in html and "NO shares" in html
@@ -69,7 +69,7 @@ def test_market_page_shows_the_forecast_form_position_and_balance(client, user, 
 
 def test_the_form_post_works_without_javascript_and_shows_the_new_price(client, user, market):
     client.force_login(user)
-    response = client.post(f"/markets/{market.pk}/", {"probability": "0.7"}, follow=True)
+    response = client.post(f"/markets/{market.pk}/", {"percent": "70"}, follow=True)
     assert response.status_code == 200
     html = response.content.decode()
     assert "moved from 50.0% to 70.0%" in html
@@ -77,10 +77,11 @@ def test_the_form_post_works_without_javascript_and_shows_the_new_price(client, 
     assert Forecast.objects.filter(user=user).count() == 1
 
 
-@pytest.mark.parametrize("value, message", [("1.5", "less than or equal to 0.99"), ("abc", "Enter a number")])
+@pytest.mark.parametrize("value, message", [("150", "between 1 and 99 (you entered 150)"), ("abc", "Enter a number"),
+                                            ("0.7", "70 means 70%. Did you mean 70%?")])
 def test_a_bad_form_value_is_shown_as_an_error(client, user, market, value, message):
     client.force_login(user)
-    response = client.post(f"/markets/{market.pk}/", {"probability": value})
+    response = client.post(f"/markets/{market.pk}/", {"percent": value})
     assert response.status_code == 400 and message in response.content.decode()
     assert not Forecast.objects.exists()
 
@@ -88,8 +89,10 @@ def test_a_bad_form_value_is_shown_as_an_error(client, user, market, value, mess
 def test_a_service_refusal_is_shown_on_the_form(client, user):
     deep = MarketFactory(liquidity=1000.0)
     client.force_login(user)
-    response = client.post(f"/markets/{deep.pk}/", {"probability": "0.99"})
-    assert response.status_code == 400 and "furthest you can afford is 0.8160" in response.content.decode()
+    response = client.post(f"/markets/{deep.pk}/", {"percent": "99"})
+    html = response.content.decode()
+    assert response.status_code == 400 and "furthest you can afford is 81.60%" in html
+    assert 'name="percent" value="81.60"' in html  # the one-click move to it
 
 
 def test_a_closed_market_page_has_no_form(client, user, market):
@@ -100,7 +103,7 @@ def test_a_closed_market_page_has_no_form(client, user, market):
 
 
 def test_anonymous_form_posts_go_to_login(client, market):
-    response = client.post(f"/markets/{market.pk}/", {"probability": "0.7"})
+    response = client.post(f"/markets/{market.pk}/", {"percent": "70"})
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
