@@ -26,15 +26,17 @@ def test_register_forecast_and_see_the_price_move(page, live_server):
     assert page.inner_text("#market-probability") == "50.0%"
     assert page.locator("svg.price-chart").count() == 1
 
-    # Moving the slider updates the number field and fetches a server quote (dry run).
-    page.locator("#probability-slider").fill("0.6")
-    assert page.input_value("#probability") == "0.60"
-    page.fill("#probability", "0.75")
+    # At load the quote area states the current price (nothing to trade yet).
+    expect(page.locator("#quote-price")).to_have_text("50.0%")
+    # Moving the slider updates the percent field and fetches a server quote (dry run).
+    page.locator("#percent-slider").fill("60")
+    assert page.input_value("#percent") == "60.0"
+    page.fill("#percent", "75")
     page.wait_for_selector("#quote-cost")
     expected = 100 * math.log(0.5 / 0.25)  # b·ln((1−p0)/(1−p1)) = 69.31
     # expect() polls from Playwright's own isolated world: the page's CSP forbids string evaluation.
     expect(page.locator("#quote-cost")).to_have_text(re.compile("^" + re.escape(f"{expected:.2f}")))
-    assert page.input_value("#probability-slider") == "0.75"
+    assert page.input_value("#percent-slider") == "75"
     assert "Payout if YES" in page.inner_text("#quote") and "Payout if NO" in page.inner_text("#quote")
     assert not Forecast.objects.exists()  # quotes change nothing
 
@@ -47,7 +49,37 @@ def test_register_forecast_and_see_the_price_move(page, live_server):
     assert f"{balance:,.2f}" in page.inner_text("#balance")
 
     # The quote follows the field; an out-of-range value is explained instead of quoted.
-    page.fill("#probability", "0.99")
+    page.fill("#percent", "99")
     expect(page.locator("#quote")).to_contain_text("75.0% → 99.0%")
-    page.fill("#probability", "1.5")
-    expect(page.locator("#quote")).to_contain_text("between 0.01 and 0.99")
+    page.fill("#percent", "150")
+    expect(page.locator("#quote")).to_contain_text("between 1 and 99")
+
+    # Selling back pays: the quote says why. Then "close position" sells everything held.
+    page.fill("#percent", "60")
+    expect(page.locator("#quote-why")).to_contain_text("sells back")
+    page.click("#close-position")
+    page.wait_for_url(re.compile(rf".*/markets/{market.pk}/(#forecast)?$"))
+    assert page.inner_text("#market-probability") == "50.0%"
+    assert "because this move sold back" in page.content()
+    assert page.locator("#close-position").count() == 0  # nothing left to close
+
+
+def test_the_furthest_affordable_price_is_one_click_away(page, live_server):
+    from django.contrib.auth import get_user_model
+
+    from market.services import account_open
+
+    deep = MarketFactory(title="Deep market", liquidity=1000.0)  # 0.5 → 0.99 costs ≈ 3912 points
+    user = get_user_model().objects.create_user("poor-user", password="a-long-Passphrase-2026")
+    account_open(user=user)
+    page.goto(f"{live_server.url}/accounts/login/?next=/markets/{deep.pk}/")
+    page.fill("#id_username", "poor-user")
+    page.fill("#id_password", "a-long-Passphrase-2026")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/markets/{deep.pk}/")
+    page.fill("#percent", "99")
+    expect(page.locator("#affordable-button")).to_have_text("Move to 81.60%, the furthest I can afford")
+    page.click("#affordable-button")
+    page.wait_for_url(re.compile(rf".*/markets/{deep.pk}/(#forecast)?$"))
+    assert page.inner_text("#market-probability") == "81.6%"
+    assert float(Account.objects.get(user=user).balance) < 1
