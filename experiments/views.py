@@ -20,6 +20,7 @@ from django.views.static import serve
 from experiments import selectors, services
 from experiments.charts import Interval, ci_chart_svg
 from experiments.models import ExperimentRun
+from experiments.report_text import column_help, plot_caption, reproduce_command
 
 
 def _market_model():
@@ -33,7 +34,7 @@ def _interval(label: str, run: ExperimentRun) -> Interval:
 
 def _plots(run: ExperimentRun) -> list[dict]:
     return [
-        {"name": name.split(":", 1)[1].replace("_", " "), "path": path}
+        {"name": plot_caption(name.split(":", 1)[1]), "path": path}
         for name, path in sorted(run.artifacts.items())
         if name.startswith("plot:")
     ]
@@ -60,6 +61,8 @@ def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
         "chart": chart,
         "plots": _plots(run) if run else [],
         "columns": columns,
+        "column_help": [(c, column_help(c)) for c in columns],
+        "reproduce": reproduce_command(spec=run.spec, seeds=list(run.seeds or [])) if run else "",
         "seed_table": [[row.get(c) for c in columns] for row in per_seed],
         "result_json": json.dumps(run.result, indent=2, sort_keys=True) if run and run.result else "",
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),

@@ -15,9 +15,9 @@ def balance_chart_svg(series: list[tuple[datetime, Decimal]], *, width: int = 72
     left, right, top, bottom = 64, 12, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [float(v) for _, v in series]
-    low, high = min(values + [0.0]), max(values)
-    if high - low < 1e-9:
-        high = low + 1.0
+    low, high = min(values), max(values)
+    pad = max((high - low) * 0.08, 1.0)  # points; a flat history still gets a visible band
+    low, high = low - pad, high + pad
     n = len(values)
 
     def x(i: int) -> float:
