@@ -174,3 +174,24 @@ def test_the_api_lists_posts_replies_and_refuses_bad_input(user, other_user, mar
     assert api_for(other_user).patch(f"/api/v1/comments/{top['id']}/", {"body": "x"}, format="json").status_code == 403
     assert api.delete(f"/api/v1/comments/{top['id']}/").status_code == 204
     assert api_for(other_user).post(f"/api/v1/comments/{top['id']}/hide/", {"reason": "x"}).status_code == 403
+
+
+def test_a_proposal_thread_is_as_private_as_the_proposal(client, user, other_user, staff):
+    from market.services.proposals import proposal_create
+    from tests.market.proposal_support import proposal_body
+
+    proposal = proposal_create(proposer=user, data=proposal_body(title="Private idea"))
+    client.force_login(user)
+    client.post("/comments/", {"proposal": proposal.pk, "body": "Why seeds = 8?"})
+    client.force_login(staff)
+    top = Comment.objects.get()
+    client.post("/comments/", {"proposal": proposal.pk, "body": "Because of the budget.", "parent": top.pk})
+    client.force_login(user)
+    html = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "Why seeds = 8?" in html and "Because of the budget." in html
+    client.force_login(other_user)
+    assert client.post("/comments/", {"proposal": proposal.pk, "body": "snooping"}).status_code == 404
+    with pytest.raises(CommentForbidden):
+        comment_create(author=other_user, proposal=proposal, body="snooping")
+    assert api_for(other_user).get(f"/api/v1/comments/{top.pk}/").status_code == 404
+    assert Comment.objects.count() == 2
