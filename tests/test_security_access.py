@@ -66,7 +66,7 @@ def test_forms_refuse_posts_without_a_csrf_token(alice, staff, failed_run):
               LedgerEntry.objects.count())
     as_alice, as_staff, anonymous = csrf_client(alice), csrf_client(staff), csrf_client(None)
     posts = [
-        (as_alice, f"/markets/{market.pk}/", {"probability": "0.7"}),
+        (as_alice, f"/markets/{market.pk}/", {"percent": "70"}),
         (as_alice, "/proposals/new/", form_data()),
         (as_alice, f"/proposals/{proposal.pk}/dry_run/", {}),
         (as_alice, "/accounts/logout/", {}),
@@ -109,7 +109,7 @@ def test_a_form_post_with_the_token_goes_through(alice):
     client = csrf_client(alice)
     client.get(f"/markets/{market.pk}/")
     token = client.cookies["csrftoken"].value
-    response = client.post(f"/markets/{market.pk}/", {"probability": "0.7", "csrfmiddlewaretoken": token})
+    response = client.post(f"/markets/{market.pk}/", {"percent": "70", "csrfmiddlewaretoken": token})
     assert response.status_code == 302 and Forecast.objects.count() == 1
 
 

@@ -17,7 +17,7 @@ from market.services import forecast_place
 from market.services.trade_write import trade_write
 from tests.market.factories import MarketFactory, UserFactory
 
-SEQUENCE = [0.7, 0.3, 0.55, 0.55, 0.9, 0.1]
+SEQUENCE = [0.7, 0.3, 0.55, 0.6, 0.9, 0.1]  # (a repeated price is now refused as a no-op before any write)
 
 
 def _trade_sequence(monkeypatch, *, single_statement: bool) -> dict:
@@ -44,7 +44,7 @@ def test_single_statement_and_orm_writers_agree(require_postgres, monkeypatch):
     fast = _trade_sequence(monkeypatch, single_statement=True)
     orm = _trade_sequence(monkeypatch, single_statement=False)
     assert fast == orm
-    assert len(fast["forecasts"]) == len(SEQUENCE) and len(fast["trades"]) == len(SEQUENCE) - 1  # one no-op
+    assert len(fast["forecasts"]) == len(SEQUENCE) and len(fast["trades"]) == len(SEQUENCE)  # no-ops are refused
     assert ledger_reconcile().ok
 
 
