@@ -81,7 +81,7 @@ def test_propose_approve_and_forecast_on_the_new_market(page, browser, live_serv
     page.wait_for_url(f"**/markets/{market.pk}/")
     assert page.inner_text("#market-probability") == "50.0%"
     assert proposal.spec_sha256 in page.inner_text("#spec-sha256")
-    page.fill("#probability", "0.7")
+    page.fill("#percent", "70")
     page.click("#forecast-submit")
     page.wait_for_url(re.compile(rf".*/markets/{market.pk}/(#forecast)?$"))
     assert page.inner_text("#market-probability") == "70.0%"
