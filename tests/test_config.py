@@ -26,3 +26,25 @@ def test_sqlite_url_keeps_the_absolute_path():
 def test_unknown_database_scheme_is_refused():
     with pytest.raises(ImproperlyConfigured, match="mysql"):
         database_from_url("mysql://x/y")
+
+
+def _local_setting(tmp_path, expr: str, **env: str) -> str:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = f"import django; django.setup(); from django.conf import settings; print({expr})"
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "PATHMARKET_VAR_DIR": str(tmp_path),
+               **env}
+    if "DJANGO_DEBUG" not in env:
+        environ.pop("DJANGO_DEBUG", None)
+    out = subprocess.run([sys.executable, "-c", code], env=environ, cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_make_run_serves_the_sites_own_error_pages_unless_debug_is_asked_for(tmp_path):
+    assert _local_setting(tmp_path, "settings.DEBUG, settings.EMAIL_BACKEND") == (
+        "False django.core.mail.backends.console.EmailBackend")
+    assert _local_setting(tmp_path, "settings.DEBUG", DJANGO_DEBUG="1") == "True"
