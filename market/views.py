@@ -59,7 +59,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
     market = get_object_or_404(selectors.market_list(), pk=pk)
-    form = ForecastForm(initial={"percent": round(market.probability * 100, 1)})
+    initial = {"percent": round(market.probability * 100, 1)}
+    form = ForecastForm(initial=initial)
     status_code, furthest = 200, None
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -67,7 +68,7 @@ def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
         form = ForecastForm(request.POST)
         probability = None
         if request.POST.get("close") == "1":  # "close position": sell every share held
-            form = ForecastForm(initial=form.initial)
+            form = ForecastForm(initial=initial)
             probability = selectors.position_close_probability(user=request.user, market=market)
             if probability is None:
                 messages.error(request, "You hold no shares in this market, so there is nothing to close.")
