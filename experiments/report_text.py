@@ -1,4 +1,5 @@
 """Words for the resolution report: plot captions, per-seed column help and the reproduce command line."""
+
 from __future__ import annotations
 
 import shlex
@@ -24,8 +25,12 @@ COLUMN_HELP = {
     "ood_acc": "Accuracy on the out-of-distribution probe (for digits: noisy test images).",
     "eval_acc": "Accuracy on the evaluation set.",
     "heldout_acc": "Accuracy on the held-out inputs.",
-    "mean_cka": "Mean linear CKA between this seed's representation and every other seed's (1 = same up to rotation).",
-    "mean_dis_id": "Mean fraction of in-distribution test inputs on which this seed and another seed disagree.",
+    "mean_cka": (
+        "Mean linear CKA between this seed's representation and every other seed's (1 = same up to rotation)."
+    ),
+    "mean_dis_id": (
+        "Mean fraction of in-distribution test inputs on which this seed and another seed disagree."
+    ),
     "mean_dis_ood": "Mean fraction of OOD probe inputs on which this seed and another seed disagree.",
     "final_eval_loss": "Loss on the evaluation set at the end of training.",
     "final_train_loss": "Loss on the training set at the end of training.",

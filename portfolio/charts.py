@@ -1,5 +1,6 @@
 """Server-side SVG of a balance over time (no JavaScript): a step line over entry index, so that a burst
 of trades in one minute stays as readable as a month of quiet."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,7 +10,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
-def balance_chart_svg(series: list[tuple[datetime, Decimal]], *, width: int = 720, height: int = 200) -> SafeString:
+def balance_chart_svg(
+    series: list[tuple[datetime, Decimal]], *, width: int = 720, height: int = 200
+) -> SafeString:
     if not series:
         return mark_safe("")
     left, right, top, bottom = 64, 12, 12, 28
@@ -26,18 +29,23 @@ def balance_chart_svg(series: list[tuple[datetime, Decimal]], *, width: int = 72
     def y(v: float) -> float:
         return top + plot_h * (1.0 - (v - low) / (high - low))
 
-    path = "".join(f"M{x(0):.1f},{y(values[0]):.1f}" if i == 0 else f"H{x(i):.1f}V{y(v):.1f}"
-                   for i, v in enumerate(values))
+    path = "".join(
+        f"M{x(0):.1f},{y(values[0]):.1f}" if i == 0 else f"H{x(i):.1f}V{y(v):.1f}"
+        for i, v in enumerate(values)
+    )
     ticks = "".join(
-        f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#d0d5dd" stroke-dasharray="3 3"/>'
-        f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#475467">{v:,.0f}</text>'
+        f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#d0d5dd" '
+        'stroke-dasharray="3 3"/>'
+        f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#475467">'
+        f"{v:,.0f}</text>"
         for v in (low, (low + high) / 2, high)
     )
     first, last = series[0][0], series[-1][0]
     labels = (
-        f'<text x="{left}" y="{height - 8}" font-size="11" fill="#475467">{escape(f"{first:%Y-%m-%d}")}</text>'
+        f'<text x="{left}" y="{height - 8}" font-size="11" fill="#475467">'
+        f'{escape(f"{first:%Y-%m-%d}")}</text>'
         f'<text x="{width - right}" y="{height - 8}" font-size="11" fill="#475467" text-anchor="end">'
-        f'{escape(f"{last:%Y-%m-%d %H:%M}")} · {n} ledger entries</text>'
+        f"{escape(f'{last:%Y-%m-%d %H:%M}')} · {n} ledger entries</text>"
     )
     svg = (
         f'<svg class="balance-chart" viewBox="0 0 {width} {height}" width="100%" role="img" '

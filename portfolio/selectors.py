@@ -3,6 +3,7 @@
 Profit and loss on a market is what the ledger moved for it: every credit to the user's account that
 names the market (sales, payouts, refunds) minus every debit (purchases, payout reversals).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,16 +63,29 @@ class Portfolio:
 
 def market_ledger_net(*, account: Account) -> dict[int, tuple[Decimal, Decimal]]:
     """market id → (credits to the account, debits from it) over the ledger entries naming the market."""
-    credits = dict(LedgerEntry.objects.filter(credit_account=account, market__isnull=False).order_by()
-                   .values("market").annotate(s=Sum("amount")).values_list("market", "s"))
-    debits = dict(LedgerEntry.objects.filter(debit_account=account, market__isnull=False).order_by()
-                  .values("market").annotate(s=Sum("amount")).values_list("market", "s"))
+    credits = dict(
+        LedgerEntry.objects.filter(credit_account=account, market__isnull=False)
+        .order_by()
+        .values("market")
+        .annotate(s=Sum("amount"))
+        .values_list("market", "s")
+    )
+    debits = dict(
+        LedgerEntry.objects.filter(debit_account=account, market__isnull=False)
+        .order_by()
+        .values("market")
+        .annotate(s=Sum("amount"))
+        .values_list("market", "s")
+    )
     return {m: (credits.get(m, ZERO), debits.get(m, ZERO)) for m in set(credits) | set(debits)}
 
 
 def balance_series(*, account: Account) -> list[tuple[datetime, Decimal]]:
-    rows = (LedgerEntry.objects.filter(Q(credit_account=account) | Q(debit_account=account))
-            .order_by("created_at", "pk").values_list("created_at", "amount", "credit_account_id"))
+    rows = (
+        LedgerEntry.objects.filter(Q(credit_account=account) | Q(debit_account=account))
+        .order_by("created_at", "pk")
+        .values_list("created_at", "amount", "credit_account_id")
+    )
     series, total = [], ZERO
     for when, amount, credit_id in rows:
         total += amount if credit_id == account.pk else -amount
@@ -85,19 +99,27 @@ def portfolio_get(*, user: AbstractBaseUser) -> Portfolio:
         return Portfolio(ZERO, [], [], list(Proposal.objects.filter(proposer=user)), [])
     net = market_ledger_net(account=account)
     open_rows, settled_rows = [], []
-    for pos in Position.objects.filter(user=user).select_related("market").order_by("market__close_time", "pk"):
+    for pos in (
+        Position.objects.filter(user=user).select_related("market").order_by("market__close_time", "pk")
+    ):
         market = pos.market
         if market.status in _SETTLED:
             credit, debit = net.get(market.pk, (ZERO, ZERO))
             profit = credit - debit
             # Trades net to −net_cost in the ledger, so the rest of the movement is what settlement paid.
-            settled_rows.append(SettledPosition(market, pos.shares_yes, pos.shares_no, pos.net_cost,
-                                                profit + pos.net_cost, profit))
+            settled_rows.append(
+                SettledPosition(
+                    market, pos.shares_yes, pos.shares_no, pos.net_cost, profit + pos.net_cost, profit
+                )
+            )
         elif pos.shares_yes or pos.shares_no or pos.net_cost:
             p = Decimal(str(market.probability))
             value = (pos.shares_yes * p + pos.shares_no * (1 - p)).quantize(Decimal("0.00000001"))
-            open_rows.append(OpenPosition(market, pos.shares_yes, pos.shares_no, pos.net_cost, value,
-                                          pos.shares_yes, pos.shares_no))
+            open_rows.append(
+                OpenPosition(
+                    market, pos.shares_yes, pos.shares_no, pos.net_cost, value, pos.shares_yes, pos.shares_no
+                )
+            )
     settled_rows.sort(key=lambda r: r.market.resolved_at, reverse=True)
     return Portfolio(
         balance=account.balance,

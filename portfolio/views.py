@@ -11,6 +11,11 @@ from portfolio.selectors import portfolio_get
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     portfolio = portfolio_get(user=request.user)
-    return render(request, "portfolio/me.html", {
-        "portfolio": portfolio, "chart": balance_chart_svg(portfolio.balance_series),
-    })
+    return render(
+        request,
+        "portfolio/me.html",
+        {
+            "portfolio": portfolio,
+            "chart": balance_chart_svg(portfolio.balance_series),
+        },
+    )

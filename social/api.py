@@ -1,4 +1,6 @@
-"""``/api/v1/markets/{id}/comments/`` (list, post) and ``/api/v1/comments/{id}/`` (edit, delete, staff hide)."""
+"""``/api/v1/markets/{id}/comments/`` (list, post) and ``/api/v1/comments/{id}/`` (edit, delete, and
+staff hide)."""
+
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
@@ -25,8 +27,20 @@ class CommentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Comment
-        fields = ["id", "market", "parent", "author", "body", "body_html", "forecast_probability", "created_at",
-                  "edited_at", "deleted", "hidden", "hidden_reason"]
+        fields = [
+            "id",
+            "market",
+            "parent",
+            "author",
+            "body",
+            "body_html",
+            "forecast_probability",
+            "created_at",
+            "edited_at",
+            "deleted",
+            "hidden",
+            "hidden_reason",
+        ]
 
     def _visible_body(self, obj: Comment) -> str:
         request = self.context.get("request")
@@ -66,20 +80,31 @@ class MarketCommentsView(GenericAPIView):
     def get(self, request: Request, pk: int) -> Response:
         market = get_object_or_404(Market, pk=pk)
         page = self.paginate_queryset(selectors.comments_for_market(market_id=market.pk))
-        return self.get_paginated_response(CommentSerializer(page, many=True, context={"request": request}).data)
+        return self.get_paginated_response(
+            CommentSerializer(page, many=True, context={"request": request}).data
+        )
 
-    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer},
-                   summary="Comment on a market (Markdown; `parent` replies to a top-level comment)")
+    @extend_schema(
+        request=CommentInputSerializer,
+        responses={201: CommentSerializer},
+        summary="Comment on a market (Markdown; `parent` replies to a top-level comment)",
+    )
     def post(self, request: Request, pk: int) -> Response:
         market = get_object_or_404(Market, pk=pk)
         data = CommentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            comment = services.comment_create(author=request.user, body=data.validated_data["body"], market=market,
-                                              parent_id=data.validated_data.get("parent"))
+            comment = services.comment_create(
+                author=request.user,
+                body=data.validated_data["body"],
+                market=market,
+                parent_id=data.validated_data.get("parent"),
+            )
         except SocialError as exc:
             _raise(exc)
-        return Response(CommentSerializer(comment, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return Response(
+            CommentSerializer(comment, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class CommentDetailView(GenericAPIView):
@@ -100,8 +125,11 @@ class CommentDetailView(GenericAPIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(CommentSerializer(self._get(pk), context={"request": request}).data)
 
-    @extend_schema(request=CommentInputSerializer, responses={200: CommentSerializer},
-                   summary="Edit your comment (within the edit window)")
+    @extend_schema(
+        request=CommentInputSerializer,
+        responses={200: CommentSerializer},
+        summary="Edit your comment (within the edit window)",
+    )
     def patch(self, request: Request, pk: int) -> Response:
         comment = self._get(pk)
         data = CommentInputSerializer(data=request.data)
@@ -126,7 +154,9 @@ class CommentHideView(GenericAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = HideInputSerializer
 
-    @extend_schema(request=HideInputSerializer, responses={200: CommentSerializer}, summary="Staff: hide a comment")
+    @extend_schema(
+        request=HideInputSerializer, responses={200: CommentSerializer}, summary="Staff: hide a comment"
+    )
     def post(self, request: Request, pk: int) -> Response:
         comment = get_object_or_404(Comment, pk=pk)
         if not request.user.is_staff:

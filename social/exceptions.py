@@ -1,4 +1,5 @@
 """Errors of social services; each message is written for the person who caused it."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Comments (one level of replies), follows and notifications."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -16,11 +17,14 @@ class Comment(models.Model):
     cross-app migration dependency on their model would pin where it lives. Visibility of a proposal
     thread is checked through the proposal's own rule (social.selectors)."""
 
-    market = models.ForeignKey("market.Market", null=True, blank=True, on_delete=models.CASCADE,
-                               related_name="comments")
+    market = models.ForeignKey(
+        "market.Market", null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
+    )
     proposal_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
     body = models.TextField(max_length=BODY_MAX_LENGTH)  # Markdown, sanitised when rendered
     # The author's latest forecast on the market when they wrote it (probability of YES), or None.
     forecast_probability = models.FloatField(null=True, blank=True)
@@ -29,16 +33,19 @@ class Comment(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)  # by the author; the body is cleared
     hidden_at = models.DateTimeField(null=True, blank=True)  # by staff, with a reason
     hidden_reason = models.CharField(max_length=HIDE_REASON_MAX_LENGTH, blank=True, default="")
-    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["market", "created_at"], name="comment_market_time")]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(market__isnull=False, proposal_id__isnull=True)
-                           | Q(market__isnull=True, proposal_id__isnull=False)),
+                condition=(
+                    Q(market__isnull=False, proposal_id__isnull=True)
+                    | Q(market__isnull=True, proposal_id__isnull=False)
+                ),
                 name="comment_one_target",
             ),
             models.CheckConstraint(
@@ -46,8 +53,9 @@ class Comment(models.Model):
                 | Q(forecast_probability__gt=0, forecast_probability__lt=1),
                 name="comment_forecast_in_unit_interval",
             ),
-            models.CheckConstraint(condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""),
-                                   name="comment_hidden_has_reason"),
+            models.CheckConstraint(
+                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="comment_hidden_has_reason"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -63,8 +71,9 @@ class Comment(models.Model):
 
 
 class Follow(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows",
-                             db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows", db_index=False
+    )
     market = models.ForeignKey("market.Market", on_delete=models.CASCADE, related_name="followers")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -83,7 +92,9 @@ class NotificationKind(models.TextChoices):
 class NotificationPreference(models.Model):
     """One kind switched on or off for one user; a kind without a row is on for both channels."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     in_site = models.BooleanField(default=True)
     email = models.BooleanField(default=True)
@@ -91,16 +102,18 @@ class NotificationPreference(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_one_per_kind"),
-            models.CheckConstraint(condition=Q(kind__in=list(NotificationKind.values)),
-                                   name="notification_preference_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=list(NotificationKind.values)), name="notification_preference_kind_valid"
+            ),
         ]
 
 
 class Notification(models.Model):
     """One event for one user. ``key`` names the event, so delivering it twice finds the row already there."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",
-                             db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     key = models.CharField(max_length=120)  # e.g. "market:7:resolved", "reply:42"
     text = models.CharField(max_length=300)
@@ -115,8 +128,9 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_user_event"),
-            models.CheckConstraint(condition=Q(kind__in=list(NotificationKind.values)),
-                                   name="notification_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=list(NotificationKind.values)), name="notification_kind_valid"
+            ),
         ]
         indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
 

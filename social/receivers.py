@@ -1,4 +1,5 @@
 """The market's events (market.signals, sent after commit) become notification tasks."""
+
 from __future__ import annotations
 
 from django.dispatch import receiver

@@ -1,4 +1,5 @@
 """Reads of the social app."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,8 +66,11 @@ def preferences_for(*, user_ids: list[int], kind: str) -> dict[int, tuple[bool, 
 def preferences_table(*, user: AbstractBaseUser) -> list[dict]:
     saved = {r.kind: r for r in NotificationPreference.objects.filter(user=user)}
     return [
-        {"kind": kind, "label": label,
-         "in_site": saved[kind].in_site if kind in saved else True,
-         "email": saved[kind].email if kind in saved else True}
+        {
+            "kind": kind,
+            "label": label,
+            "in_site": saved[kind].in_site if kind in saved else True,
+            "email": saved[kind].email if kind in saved else True,
+        }
         for kind, label in NotificationKind.choices
     ]

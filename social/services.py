@@ -1,4 +1,5 @@
 """Writes of the social app: comments, follows, notification preferences and delivery."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,7 +35,9 @@ def _body_clean(body: object) -> str:
     if not body:
         raise CommentInvalid("write something: the comment is empty.")
     if len(body) > BODY_MAX_LENGTH:
-        raise CommentInvalid(f"a comment may be at most {BODY_MAX_LENGTH} characters; this one has {len(body)}.")
+        raise CommentInvalid(
+            f"a comment may be at most {BODY_MAX_LENGTH} characters; this one has {len(body)}."
+        )
     problem = markdown_problem(body)
     if problem:
         raise CommentInvalid(problem)
@@ -42,12 +45,22 @@ def _body_clean(body: object) -> str:
 
 
 def _latest_forecast(user: AbstractBaseUser, market_id: int) -> float | None:
-    return (Forecast.objects.filter(user=user, market_id=market_id).order_by("-created_at", "-pk")
-            .values_list("probability_after", flat=True).first())
+    return (
+        Forecast.objects.filter(user=user, market_id=market_id)
+        .order_by("-created_at", "-pk")
+        .values_list("probability_after", flat=True)
+        .first()
+    )
 
 
-def comment_create(*, author: AbstractBaseUser, body: object, market: Market | None = None,
-                   proposal: Proposal | None = None, parent_id: int | None = None) -> Comment:
+def comment_create(
+    *,
+    author: AbstractBaseUser,
+    body: object,
+    market: Market | None = None,
+    proposal: Proposal | None = None,
+    parent_id: int | None = None,
+) -> Comment:
     """Post a comment (or a reply to a top-level comment) on a market or a proposal the author may see.
 
     Raises CommentInvalid (bad body or parent), CommentForbidden and CommentThrottled (the rate limit).
@@ -69,7 +82,9 @@ def comment_create(*, author: AbstractBaseUser, body: object, market: Market | N
         if not same_target:
             raise CommentInvalid("the comment you reply to is not in this discussion.", field="parent")
         if parent.parent_id is not None:
-            raise CommentInvalid("replies go one level deep: reply to the top comment instead.", field="parent")
+            raise CommentInvalid(
+                "replies go one level deep: reply to the top comment instead.", field="parent"
+            )
         if parent.is_deleted or parent.is_hidden:
             raise CommentInvalid("that comment was removed; it takes no replies.", field="parent")
     wait = comment_throttle_wait(user_id=author.pk)
@@ -77,7 +92,11 @@ def comment_create(*, author: AbstractBaseUser, body: object, market: Market | N
         raise CommentThrottled(f"You are commenting too fast. Try again in {wait} seconds.", wait=wait)
     with transaction.atomic():
         comment = Comment.objects.create(
-            market=market, proposal_id=proposal.pk if proposal else None, author=author, parent=parent, body=body,
+            market=market,
+            proposal_id=proposal.pk if proposal else None,
+            author=author,
+            parent=parent,
+            body=body,
             forecast_probability=_latest_forecast(author, market.pk) if market else None,
         )
         if parent is not None and parent.author_id != author.pk:
@@ -98,7 +117,9 @@ def comment_edit(*, comment: Comment, user: AbstractBaseUser, body: object) -> C
     _own_live(comment, user, "edit")
     if timezone.now() - comment.created_at > EDIT_WINDOW:
         minutes = int(EDIT_WINDOW.total_seconds() // 60)
-        raise CommentForbidden(f"comments can be edited for {minutes} minutes after posting; this one is older.")
+        raise CommentForbidden(
+            f"comments can be edited for {minutes} minutes after posting; this one is older."
+        )
     comment.body = _body_clean(body)
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "edited_at"])
@@ -121,7 +142,9 @@ def comment_hide(*, comment: Comment, user: AbstractBaseUser, reason: object) ->
     if not reason:
         raise CommentInvalid("give a reason for hiding the comment.", field="reason")
     if len(reason) > HIDE_REASON_MAX_LENGTH:
-        raise CommentInvalid(f"the reason may be at most {HIDE_REASON_MAX_LENGTH} characters.", field="reason")
+        raise CommentInvalid(
+            f"the reason may be at most {HIDE_REASON_MAX_LENGTH} characters.", field="reason"
+        )
     comment.hidden_at, comment.hidden_reason, comment.hidden_by = timezone.now(), reason, user
     comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
     return comment
@@ -180,11 +203,23 @@ def _deliver(*, users: list[int], kind: str, key: str, text: str, url: str) -> l
     for user_id in users:
         in_site, email = prefs.get(user_id, (True, True))
         if in_site or email:
-            rows.append(Notification(user_id=user_id, kind=kind, key=key, text=text[:300], url=url,
-                                     in_site=in_site, email_wanted=email))
+            rows.append(
+                Notification(
+                    user_id=user_id,
+                    kind=kind,
+                    key=key,
+                    text=text[:300],
+                    url=url,
+                    in_site=in_site,
+                    email_wanted=email,
+                )
+            )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)  # (user, key) is unique: once per event
-    return list(Notification.objects.filter(key=key, user_id__in=users, email_wanted=True, emailed_at__isnull=True)
-                .values_list("pk", flat=True))
+    return list(
+        Notification.objects.filter(
+            key=key, user_id__in=users, email_wanted=True, emailed_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
 
 
 def notifications_market_event(*, market_id: int, event: str) -> list[int]:
@@ -192,18 +227,31 @@ def notifications_market_event(*, market_id: int, event: str) -> list[int]:
     market = Market.objects.filter(pk=market_id).first()
     if market is None or event not in _MARKET_EVENT_KIND:
         return []
-    expected = {"closed": None, "resolved": MarketStatus.RESOLVED, "reresolved": MarketStatus.RESOLVED,
-                "annulled": MarketStatus.ANNULLED}[event]
+    expected = {
+        "closed": None,
+        "resolved": MarketStatus.RESOLVED,
+        "reresolved": MarketStatus.RESOLVED,
+        "annulled": MarketStatus.ANNULLED,
+    }[event]
     if expected is not None and market.status != expected:
         return []  # a stale event (e.g. re-queued long after a later change): nothing true to say
-    holders = Position.objects.filter(market=market).exclude(shares_yes=0, shares_no=0).values_list("user_id", flat=True)
+    holders = (
+        Position.objects.filter(market=market)
+        .exclude(shares_yes=0, shares_no=0)
+        .values_list("user_id", flat=True)
+    )
     followers = Follow.objects.filter(market=market).values_list("user_id", flat=True)
     users = sorted(set(holders) | set(followers))
     key = f"market:{market.pk}:{event}"
     if event == "reresolved":  # each re-resolution is its own event
         key += f":{market.resolved_at:%Y%m%dT%H%M%S%f}"
-    return _deliver(users=users, kind=_MARKET_EVENT_KIND[event], key=key, text=_market_event_text(market, event),
-                    url=f"/markets/{market.pk}/")
+    return _deliver(
+        users=users,
+        kind=_MARKET_EVENT_KIND[event],
+        key=key,
+        text=_market_event_text(market, event),
+        url=f"/markets/{market.pk}/",
+    )
 
 
 def notifications_proposal_reviewed(*, proposal_id: int, status: str) -> list[int]:
@@ -216,8 +264,13 @@ def notifications_proposal_reviewed(*, proposal_id: int, status: str) -> list[in
     else:
         text = f"Your proposal “{proposal.title}” was rejected: {proposal.rejection_reason}"
         url = f"/proposals/{proposal.pk}/"
-    return _deliver(users=[proposal.proposer_id], kind=NotificationKind.PROPOSAL_REVIEWED,
-                    key=f"proposal:{proposal.pk}:{status}", text=text, url=url)
+    return _deliver(
+        users=[proposal.proposer_id],
+        kind=NotificationKind.PROPOSAL_REVIEWED,
+        key=f"proposal:{proposal.pk}:{status}",
+        text=text,
+        url=url,
+    )
 
 
 def notifications_reply(*, comment_id: int) -> list[int]:
@@ -225,23 +278,31 @@ def notifications_reply(*, comment_id: int) -> list[int]:
     if reply is None or reply.parent is None or reply.parent.author_id == reply.author_id or reply.is_deleted:
         return []
     where = f"/markets/{reply.market_id}/" if reply.market_id else f"/proposals/{reply.proposal_id}/"
-    return _deliver(users=[reply.parent.author_id], kind=NotificationKind.REPLY, key=f"reply:{reply.pk}",
-                    text=f"{reply.author.get_username()} replied to your comment.",
-                    url=f"{where}#comment-{reply.pk}")
+    return _deliver(
+        users=[reply.parent.author_id],
+        kind=NotificationKind.REPLY,
+        key=f"reply:{reply.pk}",
+        text=f"{reply.author.get_username()} replied to your comment.",
+        url=f"{where}#comment-{reply.pk}",
+    )
 
 
 def notification_email_send(*, notification_id: int) -> bool:
     """E-mail one notification unless it was already sent. The row lock makes a redelivered task wait
     and then find ``emailed_at`` set; a failed send rolls back, so the retry sends it."""
     with transaction.atomic():
-        note = (Notification.objects.select_for_update().select_related("user")
-                .filter(pk=notification_id).first())
+        note = (
+            Notification.objects.select_for_update().select_related("user").filter(pk=notification_id).first()
+        )
         if note is None or note.emailed_at is not None or not note.email_wanted or not note.user.email:
             return False
         base = settings.PATHMARKET.get("SITE_URL", "").rstrip("/")
         send_mail(
             subject=f"[pathmarket] {note.text[:120]}",
-            message=f"{note.text}\n\n{base}{note.url}\n\nChange what you receive: {base}/me/notifications/settings/\n",
+            message=(
+                f"{note.text}\n\n{base}{note.url}\n\n"
+                f"Change what you receive: {base}/me/notifications/settings/\n"
+            ),
             from_email=None,
             recipient_list=[note.user.email],
         )

@@ -1,5 +1,6 @@
 """Notification delivery. Every task is idempotent: a redelivered task finds its notifications already
 created (unique per user and event) and its e-mails already marked sent, and does nothing twice."""
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -1,5 +1,6 @@
 """The comment rate limit (``PATHMARKET_THROTTLE_COMMENTS``, default 6/min per user), shared by the page
 form and the API because the service checks it."""
+
 from __future__ import annotations
 
 import math

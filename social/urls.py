@@ -1,4 +1,5 @@
 """Pages of the social app."""
+
 from django.urls import path
 
 from social import views

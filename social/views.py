@@ -1,4 +1,5 @@
 """Pages and form actions of the social app: comment post/edit/delete/hide, follow, notifications."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -47,7 +48,10 @@ def comment_post(request: HttpRequest) -> HttpResponse:
     default = f"/markets/{market.pk}/#comments" if market else f"/proposals/{proposal.pk}/#comments"
     try:
         comment = services.comment_create(
-            author=request.user, body=request.POST.get("body", ""), market=market, proposal=proposal,
+            author=request.user,
+            body=request.POST.get("body", ""),
+            market=market,
+            proposal=proposal,
             parent_id=int(parent) if parent and parent.isdigit() else None,
         )
     except CommentThrottled as exc:
@@ -75,9 +79,12 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Comment updated.")
             return redirect(_thread_url(comment).split("#")[0] + f"#comment-{comment.pk}")
-    return render(request, "social/comment_edit.html", {"comment": comment, "error": error,
-                                                        "back": _thread_url(comment)},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "social/comment_edit.html",
+        {"comment": comment, "error": error, "back": _thread_url(comment)},
+        status=400 if error else 200,
+    )
 
 
 @login_required
@@ -111,9 +118,15 @@ def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def follow(request: HttpRequest, pk: int) -> HttpResponse:
     market = get_object_or_404(Market, pk=pk)
-    following = services.follow_set(user=request.user, market=market, following=request.POST.get("follow") == "1")
-    messages.success(request, "You follow this market: you hear when it closes, resolves or is annulled."
-                     if following else "You no longer follow this market.")
+    following = services.follow_set(
+        user=request.user, market=market, following=request.POST.get("follow") == "1"
+    )
+    messages.success(
+        request,
+        "You follow this market: you hear when it closes, resolves or is annulled."
+        if following
+        else "You no longer follow this market.",
+    )
     return redirect(f"/markets/{pk}/")
 
 
@@ -123,9 +136,13 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.notifications_mark_read(user=request.user)
         return redirect("/me/notifications/")
-    return render(request, "social/notifications.html", {
-        "notifications": selectors.notifications_for(user=request.user),
-    })
+    return render(
+        request,
+        "social/notifications.html",
+        {
+            "notifications": selectors.notifications_for(user=request.user),
+        },
+    )
 
 
 @login_required
@@ -152,15 +169,23 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         except ValidationError:
             error = "Enter a valid e-mail address, or leave it empty for no e-mail."
         else:
-            choices = {kind: (f"{kind}:site" in request.POST, f"{kind}:email" in request.POST)
-                       for kind in NotificationKind.values}
+            choices = {
+                kind: (f"{kind}:site" in request.POST, f"{kind}:email" in request.POST)
+                for kind in NotificationKind.values
+            }
             services.preferences_set(user=request.user, choices=choices)
             if email != request.user.email:
                 request.user.email = email
                 request.user.save(update_fields=["email"])
             messages.success(request, "Notification settings saved.")
             return redirect("/me/notifications/settings/")
-    return render(request, "social/settings.html", {
-        "rows": selectors.preferences_table(user=request.user), "error": error,
-        "email": request.POST.get("email", request.user.email) if error else request.user.email,
-    }, status=400 if error else 200)
+    return render(
+        request,
+        "social/settings.html",
+        {
+            "rows": selectors.preferences_table(user=request.user),
+            "error": error,
+            "email": request.POST.get("email", request.user.email) if error else request.user.email,
+        },
+        status=400 if error else 200,
+    )

@@ -35,12 +35,13 @@ def _local_setting(tmp_path, expr: str, **env: str) -> str:
     from pathlib import Path
 
     code = f"import django; django.setup(); from django.conf import settings; print({expr})"
-    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "PATHMARKET_VAR_DIR": str(tmp_path),
-               **env}
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local",
+               "PATHMARKET_VAR_DIR": str(tmp_path), **env}
     if "DJANGO_DEBUG" not in env:
         environ.pop("DJANGO_DEBUG", None)
-    out = subprocess.run([sys.executable, "-c", code], env=environ, cwd=Path(__file__).resolve().parent.parent,
-                         capture_output=True, text=True, timeout=60, check=True)
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], env=environ, cwd=root, capture_output=True, text=True,
+                         timeout=60, check=True)
     return out.stdout.strip().splitlines()[-1]
 
 

@@ -3,6 +3,7 @@ page is wider than the screen; and an offline contrast and label check (tests/e2
 of axe-core) finds no WCAG AA violation on the main pages, on a phone and on a desktop.
 
 Set PATHMARKET_SCREENSHOT_DIR to also save a full-page screenshot of every page checked."""
+
 from __future__ import annotations
 
 import os
@@ -41,19 +42,32 @@ def world(eager_celery, django_capture_on_commit_callbacks):
     market = MarketFactory(title="Do eight digits MLPs disagree off-distribution under Gaussian noise?")
     forecast_place(user=user, market=market, probability=0.7)
     forecast_place(user=traders[0], market=market, probability=0.4)
-    top = comment_create(author=user, market=market, body="70% — the **noise** probe is hard; see "
-                        "[Summers & Dinneen 2021](https://arxiv.org/abs/2103.00000).")
-    comment_create(author=traders[0], market=market, body="I doubt it: `dis_ood` was 0.01 last time.",
-                   parent_id=top.pk)
+    top = comment_create(
+        author=user,
+        market=market,
+        body="70% — the **noise** probe is hard; see "
+        "[Summers & Dinneen 2021](https://arxiv.org/abs/2103.00000).",
+    )
+    comment_create(
+        author=traders[0], market=market, body="I doubt it: `dis_ood` was 0.01 last time.", parent_id=top.pk
+    )
     follow_set(user=user, market=market, following=True)
     return {"user": user, "market": market, "resolved": resolved}
 
 
 def pages(world) -> list[str]:
     user = world["user"]
-    return ["/", f"/markets/{world['market'].pk}/", f"/markets/{world['resolved'].pk}/",
-            f"/markets/{world['resolved'].pk}/report/", "/leaderboard/", f"/users/{quote(user.username)}/", "/me/",
-            "/me/notifications/settings/", "/?q=digits&sort=closing"]
+    return [
+        "/",
+        f"/markets/{world['market'].pk}/",
+        f"/markets/{world['resolved'].pk}/",
+        f"/markets/{world['resolved'].pk}/report/",
+        "/leaderboard/",
+        f"/users/{quote(user.username)}/",
+        "/me/",
+        "/me/notifications/settings/",
+        "/?q=digits&sort=closing",
+    ]
 
 
 def login(page, base: str, user) -> None:  # noqa: ANN001
@@ -91,9 +105,16 @@ def test_on_a_phone_the_top_bar_works_and_no_page_is_wider_than_the_screen(brows
             assert link.is_visible(), link.inner_text()
             box = link.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
-            assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"], link.inner_text()
-        for name, path in (("Leaderboard", "/leaderboard/"), ("Proposals", "/proposals/"), ("Portfolio", "/me/"),
-                           ("General factor", "/factor/"), ("Markets", "/")):
+            assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"], (
+                link.inner_text()
+            )
+        for name, path in (
+            ("Leaderboard", "/leaderboard/"),
+            ("Proposals", "/proposals/"),
+            ("Portfolio", "/me/"),
+            ("General factor", "/factor/"),
+            ("Markets", "/"),
+        ):
             page.locator("header.topbar").get_by_role("link", name=name, exact=True).click()
             page.wait_for_url(live_server.url + path)
         page.locator("#nav-notifications").click()
@@ -111,7 +132,10 @@ def test_main_pages_pass_the_contrast_and_label_check(browser, live_server, worl
     context = browser.new_context(viewport=viewport, bypass_csp=True)
     page = context.new_page()
     try:
-        anonymous = {url: page.goto(live_server.url + url) and page.evaluate(CHECK) for url in ("/", "/accounts/login/")}
+        anonymous = {
+            url: page.goto(live_server.url + url) and page.evaluate(CHECK)
+            for url in ("/", "/accounts/login/")
+        }
         login(page, live_server.url, world["user"])
         found = dict(anonymous)
         for url in pages(world):
@@ -122,7 +146,9 @@ def test_main_pages_pass_the_contrast_and_label_check(browser, live_server, worl
         assert {url: v for url, v in found.items() if v} == {}
         # The check itself catches what the issue reported: 1.24:1 input borders, pale badges, no label.
         page.goto(live_server.url + "/")
-        page.add_style_tag(content="input { border-color:#e4e7ec !important; } .badge { color:#b7c0cc !important; }")
+        page.add_style_tag(
+            content="input { border-color:#e4e7ec !important; } .badge { color:#b7c0cc !important; }"
+        )
         page.evaluate("document.querySelector('label[for=search-q]').remove()")
         caught = "\n".join(page.evaluate(CHECK))
         assert "border of input#search-q" in caught and "text span.badge" in caught
@@ -144,4 +170,6 @@ def test_the_favicon_and_the_sites_own_404_page(client, db):
     assert response.status_code == 301 and response["Location"] == "/static/favicon.ico"
     assert Path(finders.find("favicon.ico")).read_bytes()[:4] == b"\x00\x00\x01\x00"  # an ICO file
     missing = client.get("/markets/999999/")
-    assert missing.status_code == 404 and b"Page not found" in missing.content and b"topbar" in missing.content
+    assert (
+        missing.status_code == 404 and b"Page not found" in missing.content and b"topbar" in missing.content
+    )

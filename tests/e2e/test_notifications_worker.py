@@ -1,6 +1,7 @@
 """Notification delivery on a real `celery worker` with a real Redis broker: the same event task
 delivered three times (as acks_late redelivery does after a worker dies) creates each user's notification
 once and sends each e-mail once (Django's file e-mail backend, read back from disk)."""
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,12 @@ workers = resolution_support.workers  # fixture
 
 def test_a_redelivered_event_task_notifies_and_emails_exactly_once(workers, tmp_path):
     outbox = tmp_path / "mail"
-    workers.env.update({"DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-                        "EMAIL_FILE_PATH": str(outbox)})
+    workers.env.update(
+        {
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(outbox),
+        }
+    )
     market = MarketFactory(title="Watched market")
     users = []
     for i in range(3):
@@ -33,12 +38,21 @@ def test_a_redelivered_event_task_notifies_and_emails_exactly_once(workers, tmp_
     workers.start("mail", concurrency=2)
     client = workers.client()
     for _ in range(3):
-        client.send_task("social.tasks.notify_market_event_task", kwargs={"market_id": market.pk, "event": "closed"},
-                         queue="default")
+        client.send_task(
+            "social.tasks.notify_market_event_task",
+            kwargs={"market_id": market.pk, "event": "closed"},
+            queue="default",
+        )
 
     def sent() -> int:
-        return sum(path.read_text().count("\nTo: ") + path.read_text().startswith("To: ")
-                   for path in outbox.glob("*.log")) if outbox.exists() else 0
+        return (
+            sum(
+                path.read_text().count("\nTo: ") + path.read_text().startswith("To: ")
+                for path in outbox.glob("*.log")
+            )
+            if outbox.exists()
+            else 0
+        )
 
     wait_for(lambda: sent() >= 3, timeout=90, what="three e-mails", logs=workers.logs)
     time.sleep(3)  # let every redelivered task (and its e-mail tasks) finish

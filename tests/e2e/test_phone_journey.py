@@ -1,6 +1,7 @@
 """Issue 16's "done means", on a phone (390×844, real Chromium): sign up, find a market closing soon,
 forecast in percent, comment, follow, and hear in the site and by e-mail when it resolves; /me/ shows
 the position's profit."""
+
 from __future__ import annotations
 
 import re
@@ -20,9 +21,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_phone_user_forecasts_discusses_follows_and_hears_the_resolution(browser, live_server, monkeypatch):
-    # The notification tasks run in-process when sent (no broker in this test); the run a close enqueues does not.
+    # The notification tasks run in-process when sent (no broker in this test); the experiment run that a
+    # close enqueues does not.
     for task in (notify_market_event_task, notification_email_task):
-        monkeypatch.setattr(task, "delay", lambda _task=task, **kwargs: _task.apply(kwargs=kwargs, throw=True))
+        monkeypatch.setattr(
+            task, "delay", lambda _task=task, **kwargs: _task.apply(kwargs=kwargs, throw=True)
+        )
     MarketFactory(title="Later market", close_time=timezone.now() + timedelta(days=20))
     soon = MarketFactory(title="Soon market", close_time=timezone.now() + timedelta(hours=3))
     context = browser.new_context(viewport={"width": 390, "height": 844})

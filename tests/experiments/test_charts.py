@@ -50,11 +50,11 @@ def test_price_and_ci_charts_are_well_formed_and_escape_their_labels():
     start = datetime(2026, 1, 1, tzinfo=UTC)
     history = [{"time": start + timedelta(hours=h), "probability": p}
                for h, p in ((0, 0.5), (2, 0.7), (5, 0.4))]
-    svg = charts.price_chart_svg(history, end=start + timedelta(hours=6), community=history[:2])
+    svg = charts.price_chart_svg(history, community=history[:2])
     root = _parse(svg)
     assert root.get("class") == "price-chart" and "now 40.0%" in root.get("aria-label")
     assert 'stroke="#138a4b"' in svg and "community aggregate" in svg
-    assert charts.price_chart_svg([], end=start) == ""
+    assert charts.price_chart_svg([]) == ""
     hostile = "<img src=x onerror=alert(1)>"
     rows = [charts.Interval(hostile, 0.4, 0.3, 0.5), charts.Interval("verify", None, None, None)]
     svg = charts.ci_chart_svg(rows, threshold=0.35, comparator=">=")

@@ -1,5 +1,6 @@
 """The report's readability: captions in words, amounts to two decimals, times to the second, per-seed
 column help, and a reproduce command that really reproduces the run (same spec, same numbers)."""
+
 from __future__ import annotations
 
 import io
@@ -48,7 +49,9 @@ def test_the_reproduce_command_reproduces_the_run(client, resolved):
     market, run = resolved
     html = client.get(f"/markets/{market.pk}/report/").content.decode()
     assert f"Check out code version <code>{run.provenance['code_version']}</code>" in html
-    command = html.split('<pre id="reproduce-command" aria-labelledby="reproduce-title"><code>')[1].split("</code>")[0]
+    command = html.split('<pre id="reproduce-command" aria-labelledby="reproduce-title"><code>')[1].split(
+        "</code>"
+    )[0]
     argv = shlex.split(unescape(command))
     assert argv[:3] == ["python", "manage.py", "run_experiment"] and argv[-1] == "--json"
     out = io.StringIO()
@@ -57,13 +60,21 @@ def test_the_reproduce_command_reproduces_the_run(client, resolved):
     # The same training (the spec's seed budget, which only bounds later seed extensions, is not a flag).
     drop = {"seed_budget"}
     assert {k: v for k, v in result["spec"].items() if k not in drop} == {
-        k: v for k, v in run.spec.items() if k not in drop}
+        k: v for k, v in run.spec.items() if k not in drop
+    }
     assert result["statistic"] == pytest.approx(run.statistic, abs=1e-9)
     assert [r["behaviour"] for r in result["per_seed"]] == pytest.approx(
-        [r["behaviour"] for r in run.result["per_seed"]], abs=1e-9)
+        [r["behaviour"] for r in run.result["per_seed"]], abs=1e-9
+    )
 
 
-@pytest.mark.parametrize("stem, caption", [("curves", "Training curves (loss and accuracy per seed)"),
-                                           ("key_new_thing", "Key plot: new thing"), ("extra_plot", "Extra plot")])
+@pytest.mark.parametrize(
+    "stem, caption",
+    [
+        ("curves", "Training curves (loss and accuracy per seed)"),
+        ("key_new_thing", "Key plot: new thing"),
+        ("extra_plot", "Extra plot"),
+    ],
+)
 def test_plot_captions(stem, caption):
     assert plot_caption(stem) == caption

@@ -1,4 +1,5 @@
 """A forecast that would not move the price is refused (service, API and page) and records nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,9 @@ def test_a_no_op_forecast_is_refused_and_records_nothing(client, user, market):
     api = APIClient()
     api.force_authenticate(user)
     response = api.post(f"/api/v1/markets/{market.pk}/forecasts/", {"probability": 0.7}, format="json")
-    assert response.status_code == 400 and "would trade nothing" in response.json()["errors"]["probability"][0]
+    assert (
+        response.status_code == 400 and "would trade nothing" in response.json()["errors"]["probability"][0]
+    )
     client.force_login(user)
     page = client.post(f"/markets/{market.pk}/", {"percent": "70"})
     assert page.status_code == 400 and "would trade nothing" in page.content.decode()

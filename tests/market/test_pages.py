@@ -54,7 +54,7 @@ def test_market_page_draws_the_community_aggregate_beside_the_price(client, mark
         forecast_place(user=user, market=market, probability=p)
     html = client.get(f"/markets/{market.pk}/").content.decode()
     svg = re.search(r'<svg class="price-chart".*?</svg>', html, re.S).group(0)
-    assert "community aggregate" in svg and 'stroke="#0e6b39"' in svg  # the dashed community line
+    assert "community aggregate" in svg and 'stroke="#138a4b"' in svg  # the dashed community line
 
 
 def test_market_page_shows_the_forecast_form_position_and_balance(client, user, market):

@@ -1,4 +1,5 @@
 """Finding markets: search over title and question, four sorts, filters that combine, all in the URL."""
+
 from __future__ import annotations
 
 import re
@@ -21,12 +22,21 @@ def titles(html: str) -> list[str]:
 @pytest.fixture
 def world(db):
     now = timezone.now()
-    soon = MarketFactory(title="Clock or pizza soon", concept="C", question="Do modadd transformers split?",
-                         close_time=now + timedelta(hours=2),
-                         spec={"concept": "C", "task": "modadd", "arch": "transformer", "seeds": 8, "params": {"p": 31}})
-    late = MarketFactory(title="Digits disagree late", question="Noisy digits: do seeds disagree?",
-                         close_time=now + timedelta(days=30))
-    busy = MarketFactory(title="Busy digits market", question="Many traders here.", close_time=now + timedelta(days=5))
+    soon = MarketFactory(
+        title="Clock or pizza soon",
+        concept="C",
+        question="Do modadd transformers split?",
+        close_time=now + timedelta(hours=2),
+        spec={"concept": "C", "task": "modadd", "arch": "transformer", "seeds": 8, "params": {"p": 31}},
+    )
+    late = MarketFactory(
+        title="Digits disagree late",
+        question="Noisy digits: do seeds disagree?",
+        close_time=now + timedelta(days=30),
+    )
+    busy = MarketFactory(
+        title="Busy digits market", question="Many traders here.", close_time=now + timedelta(days=5)
+    )
     closed = MarketFactory(title="Closed digits market", close_time=now + timedelta(hours=1))
     a, b = UserFactory(), UserFactory()
     forecast_place(user=a, market=busy, probability=0.9)
@@ -40,18 +50,36 @@ def world(db):
 def test_search_matches_title_and_question_words(client, world):
     # Without a sort: the default order (concept, then close time).
     assert titles(client.get("/?q=digits").content.decode()) == [
-        "Closed digits market", "Busy digits market", "Digits disagree late"]
+        "Closed digits market",
+        "Busy digits market",
+        "Digits disagree late",
+    ]
     assert titles(client.get("/?q=transformers").content.decode()) == ["Clock or pizza soon"]  # question text
     assert titles(client.get("/?q=noisy+seeds").content.decode()) == ["Digits disagree late"]  # every word
     assert "No market matches" in client.get("/?q=zebra").content.decode()
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("closing", ["Clock or pizza soon", "Busy digits market", "Digits disagree late", "Closed digits market"]),
-    ("traded", ["Busy digits market", "Digits disagree late", "Clock or pizza soon", "Closed digits market"]),
-    ("uncertain", ["Closed digits market", "Busy digits market", "Clock or pizza soon", "Digits disagree late"]),
-    ("newest", ["Closed digits market", "Busy digits market", "Digits disagree late", "Clock or pizza soon"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        (
+            "closing",
+            ["Clock or pizza soon", "Busy digits market", "Digits disagree late", "Closed digits market"],
+        ),
+        (
+            "traded",
+            ["Busy digits market", "Digits disagree late", "Clock or pizza soon", "Closed digits market"],
+        ),
+        (
+            "uncertain",
+            ["Closed digits market", "Busy digits market", "Clock or pizza soon", "Digits disagree late"],
+        ),
+        (
+            "newest",
+            ["Closed digits market", "Busy digits market", "Digits disagree late", "Clock or pizza soon"],
+        ),
+    ],
+)
 def test_each_sort_orders_the_list(client, world, sort, expected):
     assert titles(client.get(f"/?sort={sort}").content.decode()) == expected
     assert [m.title for m in market_search(sort=sort)] == expected

@@ -1,5 +1,6 @@
 """/me/: balance, open and settled positions, profit and loss that match the ledger, the balance plot
 and the user's proposals."""
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,10 @@ def test_portfolio_figures_match_the_ledger(client):
     open_net = ledger_net(account, still_open)
     assert grant + portfolio.realised_profit + open_net == account.balance
     assert portfolio.balance_series[-1][1] == account.balance
-    assert len(portfolio.balance_series) == LedgerEntry.objects.filter(
-        Q(credit_account=account) | Q(debit_account=account)).count()
+    assert (
+        len(portfolio.balance_series)
+        == LedgerEntry.objects.filter(Q(credit_account=account) | Q(debit_account=account)).count()
+    )
     [row] = portfolio.open
     p = row.market.probability
     assert row.payout_if_yes == row.shares_yes and row.shares_no == 0

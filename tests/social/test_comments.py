@@ -1,5 +1,6 @@
 """Comments: sanitised Markdown, one level of replies, the author's forecast, edit window, author delete,
 staff hide with a reason, the rate limit, and the API at /api/v1/markets/{id}/comments/."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,9 +23,9 @@ XSS_PROBES = [
     TEXT,
     f'<img src=x onerror=alert("{MARKER}")>',
     f'[x](javascript:alert("{MARKER}"))',
-    f'<a href="javascript:alert(\'{MARKER}\')">a</a>',
+    f"<a href=\"javascript:alert('{MARKER}')\">a</a>",
     f'<svg/onload=alert("{MARKER}")>',
-    f'<iframe src="javascript:alert(\'{MARKER}\')"></iframe>',
+    f"<iframe src=\"javascript:alert('{MARKER}')\"></iframe>",
     f'`<script>alert("{MARKER}")</script>`',
     f'[x](JaVaScRiPt:alert("{MARKER}"))',
     f'<details open ontoggle=alert("{MARKER}")>',
@@ -61,10 +62,14 @@ def test_a_comment_shows_the_authors_forecast_when_written(client, user, market)
     first = comment_create(author=user, market=market, body="70% because the OOD set is hard.")
     forecast_place(user=user, market=market, probability=0.2)
     second = comment_create(author=user, market=market, body="I changed my mind.")
-    assert first.forecast_probability == pytest.approx(0.7) and second.forecast_probability == pytest.approx(0.2)
+    assert first.forecast_probability == pytest.approx(0.7) and second.forecast_probability == pytest.approx(
+        0.2
+    )
     html = client.get(f"/markets/{market.pk}/").content.decode()
     assert "forecast 70%" in html and "forecast 20%" in html
-    assert comment_create(author=UserFactory(), market=market, body="no forecast").forecast_probability is None
+    assert (
+        comment_create(author=UserFactory(), market=market, body="no forecast").forecast_probability is None
+    )
 
 
 def test_replies_go_one_level_deep(user, other_user, market):
@@ -78,8 +83,10 @@ def test_replies_go_one_level_deep(user, other_user, market):
         comment_create(author=user, market=market, body="x", parent_id=other_market_comment.pk)
 
 
-@pytest.mark.parametrize("body, message", [("", "empty"), ("   ", "empty"), ("x" * 4001, "at most 4000"),
-                                           ("[" * 10, "close your brackets")])
+@pytest.mark.parametrize(
+    "body, message",
+    [("", "empty"), ("   ", "empty"), ("x" * 4001, "at most 4000"), ("[" * 10, "close your brackets")],
+)
 def test_bad_bodies_are_refused_with_a_reason(user, market, body, message):
     with pytest.raises(CommentInvalid, match=message):
         comment_create(author=user, market=market, body=body)
@@ -143,10 +150,14 @@ def test_the_page_form_posts_edits_and_deletes(client, user, other_user, market)
 
 
 def test_comments_are_rate_limited_on_the_page_and_in_the_api(monkeypatch, client, user, market):
-    monkeypatch.setattr(CommentRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "comments": "2/min"})
+    monkeypatch.setattr(
+        CommentRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "comments": "2/min"}
+    )
     comment_create(author=user, market=market, body="one")
     api = api_for(user)
-    assert api.post(f"/api/v1/markets/{market.pk}/comments/", {"body": "two"}, format="json").status_code == 201
+    assert (
+        api.post(f"/api/v1/markets/{market.pk}/comments/", {"body": "two"}, format="json").status_code == 201
+    )
     refused = api.post(f"/api/v1/markets/{market.pk}/comments/", {"body": "three"}, format="json")
     assert refused.status_code == 429 and "too fast" in refused.json()["detail"]
     with pytest.raises(CommentThrottled):
@@ -171,7 +182,10 @@ def test_the_api_lists_posts_replies_and_refuses_bad_input(user, other_user, mar
     listed = APIClient().get(url).json()
     assert [c["body"] for c in listed["results"]] == ["top", "reply"] and listed["count"] == 2
     assert APIClient().get("/api/v1/markets/999999/comments/").status_code == 404
-    assert api_for(other_user).patch(f"/api/v1/comments/{top['id']}/", {"body": "x"}, format="json").status_code == 403
+    assert (
+        api_for(other_user).patch(f"/api/v1/comments/{top['id']}/", {"body": "x"}, format="json").status_code
+        == 403
+    )
     assert api.delete(f"/api/v1/comments/{top['id']}/").status_code == 204
     assert api_for(other_user).post(f"/api/v1/comments/{top['id']}/hide/", {"reason": "x"}).status_code == 403
 

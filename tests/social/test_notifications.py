@@ -1,5 +1,6 @@
 """Notifications: every event kind reaches holders/followers/proposers/parent authors through the market's
 signals and Celery tasks, exactly once under redelivery (rows and e-mails), and the per-kind settings."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,15 @@ pytestmark = pytest.mark.django_db
 def eager(monkeypatch):
     """Run the notification tasks in-process when they are sent (the real task code, no broker); the
     experiment run a closing market enqueues still goes to the test broker and never runs."""
-    for task in (notify_market_event_task, notify_proposal_reviewed_task, notify_reply_task, notification_email_task):
-        monkeypatch.setattr(task, "delay", lambda _task=task, **kwargs: _task.apply(kwargs=kwargs, throw=True))
+    for task in (
+        notify_market_event_task,
+        notify_proposal_reviewed_task,
+        notify_reply_task,
+        notification_email_task,
+    ):
+        monkeypatch.setattr(
+            task, "delay", lambda _task=task, **kwargs: _task.apply(kwargs=kwargs, throw=True)
+        )
 
 
 def with_email(user, address: str):
@@ -39,7 +47,9 @@ def texts(user) -> list[str]:
     return list(Notification.objects.filter(user=user).order_by("pk").values_list("text", flat=True))
 
 
-def test_holders_and_followers_hear_that_a_market_closes_and_resolves(eager, django_capture_on_commit_callbacks):
+def test_holders_and_followers_hear_that_a_market_closes_and_resolves(
+    eager, django_capture_on_commit_callbacks
+):
     market = MarketFactory(title="Seeds disagree")
     holder = with_email(UserFactory(), "holder@example.org")
     follower = with_email(UserFactory(), "follower@example.org")
@@ -51,7 +61,10 @@ def test_holders_and_followers_hear_that_a_market_closes_and_resolves(eager, dja
     with django_capture_on_commit_callbacks(execute=True):
         market_resolve(market=market, outcome="yes")
     for user in (holder, follower):
-        assert texts(user) == ["“Seeds disagree” closed; its experiment runs next.", "“Seeds disagree” resolved YES."]
+        assert texts(user) == [
+            "“Seeds disagree” closed; its experiment runs next.",
+            "“Seeds disagree” resolved YES.",
+        ]
     assert texts(bystander) == []
     assert sorted(m.to[0] for m in mail.outbox) == ["follower@example.org"] * 2 + ["holder@example.org"] * 2
     assert "/markets/" in mail.outbox[0].body
@@ -68,8 +81,12 @@ def test_annulment_and_re_resolution_are_notified(eager, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         market_reresolve(market=corrected, outcome="no", reason="A verified re-run disagreed.")
     assert set(Notification.objects.filter(user=user).values_list("kind", flat=True)) == {
-        "market_annulled", "market_resolved"}
-    assert "“Corrected one” re-resolved NO." in texts(user) and "“Annulled one” was annulled; net costs were refunded." in texts(user)
+        "market_annulled",
+        "market_resolved",
+    }
+    assert "“Corrected one” re-resolved NO." in texts(
+        user
+    ) and "“Annulled one” was annulled; net costs were refunded." in texts(user)
     assert not mail.outbox  # no address, no e-mail
 
 
@@ -154,8 +171,14 @@ def test_settings_switch_each_kind_per_channel(eager, client, django_capture_on_
     page = client.get("/me/notifications/settings/").content.decode()
     assert 'name="market_closed:email"' in page and "checked" in page
     # Closing: in the site only. Resolving: e-mail only.
-    form = {"email": "me@example.org", "market_closed:site": "on", "market_resolved:email": "on",
-            "market_annulled:site": "on", "proposal_reviewed:site": "on", "reply:site": "on"}
+    form = {
+        "email": "me@example.org",
+        "market_closed:site": "on",
+        "market_resolved:email": "on",
+        "market_annulled:site": "on",
+        "proposal_reviewed:site": "on",
+        "reply:site": "on",
+    }
     assert client.post("/me/notifications/settings/", form).status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         market_close(market=market)
@@ -174,7 +197,9 @@ def test_settings_switch_each_kind_per_channel(eager, client, django_capture_on_
     assert client.post("/me/notifications/settings/", {"email": "not an address"}).status_code == 400
 
 
-def test_the_bell_counts_unread_and_the_list_marks_them_read(eager, client, django_capture_on_commit_callbacks):
+def test_the_bell_counts_unread_and_the_list_marks_them_read(
+    eager, client, django_capture_on_commit_callbacks
+):
     market = MarketFactory()
     user = UserFactory()
     forecast_place(user=user, market=market, probability=0.7)
