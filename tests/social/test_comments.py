@@ -209,3 +209,14 @@ def test_a_proposal_thread_is_as_private_as_the_proposal(client, user, other_use
         comment_create(author=other_user, proposal=proposal, body="snooping")
     assert api_for(other_user).get(f"/api/v1/comments/{top.pk}/").status_code == 404
     assert Comment.objects.count() == 2
+
+
+def test_the_report_shows_the_markets_thread_and_posting_returns_there(client, user, market):
+    comment_create(author=user, market=market, body="Posted from the market page")
+    client.force_login(user)
+    report = f"/markets/{market.pk}/report/"
+    assert "Posted from the market page" in client.get(report).content.decode()
+    response = client.post("/comments/", {"market": market.pk, "body": "From the report", "next": report})
+    assert response.status_code == 302 and response["Location"].startswith(report + "#comment-")
+    response = client.post("/comments/", {"market": market.pk, "body": "x", "next": "https://evil.example/"})
+    assert response["Location"].startswith(f"/markets/{market.pk}/")  # no open redirect
