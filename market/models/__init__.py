@@ -3,7 +3,16 @@
 Split by topic; import from ``market.models`` (other modules, e.g. proposals, can be added here).
 """
 from market.models.ledger import Account, LedgerEntry
-from market.models.markets import Comparator, Concept, Forecast, Market, MarketStatus, Outcome, Position
+from market.models.markets import (
+    Comparator,
+    Concept,
+    Forecast,
+    Market,
+    MarketKind,
+    MarketStatus,
+    Outcome,
+    Position,
+)
 from market.models.proposals import Proposal, ProposalStatus
 
 __all__ = [
@@ -13,6 +22,7 @@ __all__ = [
     "Forecast",
     "LedgerEntry",
     "Market",
+    "MarketKind",
     "MarketStatus",
     "Outcome",
     "Position",

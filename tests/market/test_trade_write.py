@@ -3,6 +3,7 @@ import dataclasses
 import functools
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -121,7 +122,8 @@ def test_pipelined_refusals_and_errors_write_nothing_and_leave_the_connection_cl
     with pytest.raises(IntegrityError):
         trade_write_module.trade_pipelined(
             user_id=user.pk, market_id=market.pk,
-            decide=lambda locked: broken(forecasts._decide(locked, user_id=user.pk, p=0.6),
+            decide=lambda locked: broken(forecasts._decide(locked, user_id=user.pk,
+                                                           target=np.array([0.6, 0.4]), field="probability"),
                                          account_balance=Decimal("-1")))
     assert _counts() == before
     assert connection.connection.info.transaction_status == TransactionStatus.IDLE
