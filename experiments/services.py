@@ -494,7 +494,9 @@ def run_reresolve_market(*, run_id: int, reason: str, actor=None) -> dict:
     run = ExperimentRun.objects.get(pk=run_id)
     if run.purpose != ExperimentRun.Purpose.VERIFY or run.verifies_id is None or run.market_id is None:
         raise RunError("only a verification run of a market's resolution run can re-resolve it")
-    if run.status != Status.SUCCEEDED or run.decision not in ("yes", "no"):
+    # A run without a criterion (a numeric market) settles on its statistic rather than a decision.
+    decided = run.decision in ("yes", "no") if run.criterion else run.statistic is not None
+    if run.status != Status.SUCCEEDED or not decided:
         raise RunError(f"verification run {run.pk} has not decided YES or NO (status {run.status}, "
                        f"decision {run.decision or 'none'})")
     report = _call_hook("RUN_RERESOLVE_HOOK", run_id=run.pk, reason=reason, actor=actor)

@@ -244,7 +244,7 @@ def pmf_from_input(bins: Bins, data: dict) -> tuple[np.ndarray, str]:
     """The outcome probabilities of whichever form ``data`` holds; returns (pmf, the form's name)."""
     forms = [k for k in ("cdf", "components", "quantiles") if k in data]
     if not forms:
-        raise DistributionError("non_field_errors", "send one of cdf, components or quantiles.")
+        raise DistributionError("distribution", "send one of cdf, components or quantiles.")
     if len(forms) > 1:
         raise DistributionError(forms[1], f"send only one of cdf, components or quantiles; got {', '.join(forms)}.")
     form = forms[0]

@@ -12,18 +12,22 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from django.db import transaction
 
 from experiments.models import ExperimentRun
-from market.models import Market, MarketStatus
+from market.models import Market, MarketKind, MarketStatus
 
 logger = logging.getLogger(__name__)
 _SETTLED = (MarketStatus.RESOLVED, MarketStatus.ANNULLED)
 
 
 def market_criterion(market: Market) -> dict:
-    """The pre-registered criterion of a market, as the run stores it."""
+    """The pre-registered criterion of a market, as the run stores it ({} for a numeric market: its run
+    reports the statistic, and the bin holding it is the outcome)."""
+    if market.kind == MarketKind.NUMERIC:
+        return {}
     return {
         "statistic": market.statistic,
         "comparator": market.comparator,
@@ -97,7 +101,9 @@ def market_settle_from_run(*, run_id: int) -> dict:
             return {"action": "closed"}
         # SUCCEEDED
         note = f"Run {run.pk}: {run.decision_reason}"
-        if run.decision in ("yes", "no"):
+        if market.kind == MarketKind.NUMERIC:
+            report = _settle_numeric(market, run)
+        elif run.decision in ("yes", "no"):
             result = market_resolve(market=market.pk, outcome=run.decision, note=note)
             report = {"action": "resolved", "outcome": run.decision, "paid": str(result.paid), "winners": result.winners}
         elif run.decision == "annul":
@@ -107,6 +113,22 @@ def market_settle_from_run(*, run_id: int) -> dict:
             return {"action": "none"}
         report["factor"] = _record_factor(run)
     return report
+
+
+def _settle_numeric(market: Market, run: ExperimentRun) -> dict:
+    """A numeric market resolves at the run's statistic (the bin holding it pays); a run without a
+    finite statistic annuls it with refunds."""
+    from market.services import market_annul, market_resolve_numeric
+
+    value = run.statistic
+    if value is None or not math.isfinite(float(value)):
+        result = market_annul(market=market.pk, reason=f"Run {run.pk} reported no finite statistic.")
+        return {"action": "annulled", "refunded": str(result.refunded), "reversed": str(result.reversed)}
+    ci = f" (CI {run.ci_low:.4g} to {run.ci_high:.4g})" if run.ci_low is not None and run.ci_high is not None else ""
+    result = market_resolve_numeric(market=market.pk, value=float(value),
+                                    note=f"Run {run.pk}: {run.statistic_name or market.statistic} = {value:.6g}{ci}.")
+    return {"action": "resolved", "outcome": result.outcome, "value": float(value), "paid": str(result.paid),
+            "winners": result.winners}
 
 
 def market_annul_from_run(*, run_id: int, reason: str, actor=None) -> dict:
@@ -129,11 +151,16 @@ def market_reresolve_from_run(*, run_id: int, reason: str, actor=None) -> dict:
     if not reason or not reason.strip():
         raise ValueError("a re-resolution needs a reason")
     run = ExperimentRun.objects.get(pk=run_id)
-    if run.purpose != ExperimentRun.Purpose.VERIFY or run.decision not in ("yes", "no"):
-        raise ValueError(f"run {run.pk} is not a verification run that decided YES or NO")
     who = f" by {actor.get_username()}" if actor is not None else ""
-    result = market_reresolve(market=run.market_id, outcome=run.decision,
-                              reason=f"verification run {run.pk} ({run.decision_reason}){who}: {reason.strip()}")
+    numeric = Market.objects.filter(pk=run.market_id, kind=MarketKind.NUMERIC).exists()
+    if numeric and run.purpose == ExperimentRun.Purpose.VERIFY and run.statistic is not None:
+        result = market_reresolve(market=run.market_id, value=float(run.statistic),
+                                  reason=f"verification run {run.pk} ({run.statistic:.6g}){who}: {reason.strip()}")
+    elif run.purpose != ExperimentRun.Purpose.VERIFY or run.decision not in ("yes", "no"):
+        raise ValueError(f"run {run.pk} is not a verification run that decided YES or NO")
+    else:
+        result = market_reresolve(market=run.market_id, outcome=run.decision,
+                                  reason=f"verification run {run.pk} ({run.decision_reason}){who}: {reason.strip()}")
     return {"action": "re-resolved", "outcome": result.outcome, "previous": result.previous,
             "reversed": str(result.reversed), "covered": str(result.covered), "paid": str(result.paid),
             "already_resolved": result.already_resolved}

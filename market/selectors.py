@@ -9,7 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, DecimalField, F, Func, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from market.models import Account, Forecast, Market, Position
+from market import lmsr
+from market.models import Account, Forecast, Market, MarketKind, Position
+from market.services.trade_write import decimals_load
 
 ZERO = Decimal(0)
 _DEC = DecimalField(max_digits=24, decimal_places=8)
@@ -69,8 +71,33 @@ class PositionRow:
     shares_no: Decimal
     net_cost: Decimal
     updated_at: datetime
+    shares_bins: list[float] | None = None  # numeric markets: shares per outcome
+    payouts: list[dict] | None = None  # numeric markets: [{region, low, high, payout}]
+
+
+def market_distribution(*, market: Market) -> list[float]:
+    """A numeric market's current price per outcome (sums to 1)."""
+    return [float(x) for x in lmsr.prices_n([float(x) for x in decimals_load(market.q_bins)], market.liquidity)]
+
+
+def position_payouts(*, market: Market, shares: tuple[Decimal, ...] | list) -> list[dict]:
+    """What a numeric position pays if the statistic lands in each outcome region (1 point per share)."""
+    from market.services.forecasts import market_bins
+
+    bins = market_bins(market)
+    edges = [float(x) for x in bins.edges]
+    lows = ([None] if bins.open_lower else []) + edges[:-1] + ([edges[-1]] if bins.open_upper else [])
+    highs = ([edges[0]] if bins.open_lower else []) + edges[1:] + ([None] if bins.open_upper else [])
+    return [{"region": label, "low": lo, "high": hi, "payout": float(x)}
+            for label, lo, hi, x in zip(bins.labels(), lows, highs, shares, strict=True)]
 
 
 def user_positions(*, user: AbstractBaseUser) -> list[PositionRow]:
     rows = Position.objects.filter(user=user).select_related("market").order_by("-updated_at")
-    return [PositionRow(p.market, p.shares_yes, p.shares_no, p.net_cost, p.updated_at) for p in rows]
+    out = []
+    for p in rows:
+        shares = decimals_load(p.shares_bins) if p.market.kind == MarketKind.NUMERIC else None
+        out.append(PositionRow(p.market, p.shares_yes, p.shares_no, p.net_cost, p.updated_at,
+                               shares_bins=[float(x) for x in shares] if shares else None,
+                               payouts=position_payouts(market=p.market, shares=shares) if shares else None))
+    return out

@@ -19,8 +19,9 @@ from rest_framework.views import APIView
 
 from market import selectors
 from market.api import serializers as s
+from market.distributions import DistributionError
 from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
-from market.models import Concept, Market, MarketStatus
+from market.models import Concept, Market, MarketKind, MarketStatus
 from market.services import account_for, forecast_place
 from market.throttling import LoginRateThrottle
 
@@ -154,9 +155,14 @@ class ForecastsView(GenericAPIView):
             404: ERROR,
             409: OpenApiResponse(ERROR, description="the market is not open"),
         },
-        summary="Place a forecast (move the price to a probability)",
+        summary="Place a forecast: move the price to a probability (binary market), or every bin's price to "
+                "a target distribution {cdf} | {components} | {quantiles} (numeric market)",
     )
     def post(self, request: Request, pk: int) -> Response:
+        distribution = s.distribution_input(request.data)
+        if distribution is not None or ("probability" not in request.data
+                                        and Market.objects.filter(pk=pk, kind=MarketKind.NUMERIC).exists()):
+            return self._post_numeric(request, pk, distribution or {})
         data = s.ForecastInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         try:
@@ -181,6 +187,26 @@ class ForecastsView(GenericAPIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         body = s.forecast_result_data(result)
+        return Response(body, status=status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED)
+
+    def _post_numeric(self, request: Request, pk: int, distribution: dict) -> Response:
+        """A numeric market: move every bin's price to the target distribution (or quote it)."""
+        dry_run = s.dry_run_input(request.data)
+        try:
+            result = forecast_place(user=request.user, market=pk, distribution=distribution, dry_run=dry_run)
+        except Market.DoesNotExist:
+            raise exceptions.NotFound("No market with this id.") from None
+        except MarketNotOpen as exc:
+            raise MarketNotOpenError(exc.message) from None
+        except (DistributionError, ProbabilityInvalid) as exc:
+            raise exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]}) from None
+        except InsufficientBalance as exc:
+            return Response(
+                {"detail": exc.message, "errors": {exc.field: [exc.message]}, "code": "insufficient_balance",
+                 "cost": float(exc.cost), "balance": float(exc.balance), "furthest_t": exc.furthest_t},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        body = s.numeric_result_data(result)
         return Response(body, status=status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED)
 
 

@@ -224,7 +224,7 @@ def _target_of(market: Market | MarketState, probability: object, distribution: 
     numeric = market.kind == MarketKind.NUMERIC
     if numeric:
         if distribution is None:
-            raise DistributionError("non_field_errors", "a numeric market takes a distribution: send one of "
+            raise DistributionError("distribution", "a numeric market takes a distribution: send one of "
                                                         "cdf, components or quantiles.")
         if not isinstance(market, Market):
             raise TypeError("a numeric target needs the market row")
@@ -305,7 +305,7 @@ def forecast_place(
     def decide(locked: LockedTrade) -> TradeWrite:
         if locked.market.numeric != (distribution is not None):
             if locked.market.numeric:
-                raise DistributionError("non_field_errors", "a numeric market takes a distribution: send one "
+                raise DistributionError("distribution", "a numeric market takes a distribution: send one "
                                                             "of cdf, components or quantiles.")
             raise ProbabilityInvalid("a binary market takes a probability, not a distribution.")
         return _decide(locked, user_id=user.pk, target=target, field=field)
