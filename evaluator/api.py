@@ -121,6 +121,8 @@ class UserCalibrationView(APIView):
     def get(self, request: Request, username: str) -> Response:
         user = get_object_or_404(get_user_model(), username=username)
         data = selectors.calibration(user=user, concept=_concept(request))
+        # Numeric markets: the PIT histogram of the last distributions, with its uniformity tests.
+        data["numeric_pit"] = selectors.pit_calibration(user=user)
         return Response({"username": user.get_username(), **data})
 
 

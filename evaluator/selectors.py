@@ -35,15 +35,43 @@ def _forecasts_of(market_id: int) -> tuple[list, list, list]:
     from market.models import Forecast
 
     rows = list(
-        Forecast.objects.filter(market_id=market_id).order_by("created_at", "pk")
+        Forecast.objects.filter(market_id=market_id, probability_after__isnull=False).order_by("created_at", "pk")
         .values_list("user_id", "created_at", "probability_after")
     )
     return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
+def community_distribution(*, market_id: int) -> list[float] | None:
+    """A numeric market's community aggregate: the recency-weighted mixture of each forecaster's latest
+    distribution (evaluator.numeric); None before the first forecast."""
+    from evaluator.numeric import mixture_aggregate
+    from market.models import Forecast
+
+    rows = list(Forecast.objects.filter(market_id=market_id, prices_after__isnull=False)
+                .order_by("created_at", "pk").values_list("user_id", "created_at", "prices_after"))
+    if not rows:
+        return None
+    return [float(x) for x in mixture_aggregate([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])]
+
+
+def pit_calibration(*, user: AbstractBaseUser | None = None, forecaster: str = ForecasterKind.USER,
+                    n_bins: int = 10) -> dict:
+    """Calibration of numeric forecasts: the PIT histogram of the last distribution on each resolved
+    numeric market, with its χ² and Kolmogorov–Smirnov uniformity tests (evaluator.numeric)."""
+    from dataclasses import asdict
+
+    from evaluator.numeric import pit_uniformity
+
+    qs = Score.objects.filter(kind=ScoreKind.CRPS, forecaster=forecaster, pit__isnull=False)
+    if forecaster == ForecasterKind.USER:
+        qs = qs.filter(user=user)
+    summary = asdict(pit_uniformity(list(qs.values_list("pit", flat=True)), n_bins=n_bins))
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in summary.items()}
+
+
 def community_probability(*, market_id: int) -> float | None:
     """Current community aggregate (recency-weighted median of each user's latest probability);
-    None before the first forecast."""
+    None before the first forecast and for a numeric market (see ``community_distribution``)."""
     users, times, probs = _forecasts_of(market_id)
     if not probs:
         return None
@@ -75,16 +103,16 @@ def _score_frame(*, concept: str | None = None, user: AbstractBaseUser | None = 
     rows = list(
         qs.values(
             "market_id", "market__title", "concept", "forecaster", "user_id", "user__username", "kind", "value",
-            "coverage", "probability", "outcome", "n_forecasts", "resolved_at",
+            "coverage", "probability", "outcome", "n_forecasts", "resolved_at", "numeric",
         )
     )
     columns = ["market_id", "title", "concept", "forecaster", "user_id", "username", "resolved_at", "outcome",
-               "probability", "coverage", "n_forecasts", *ScoreKind.values]
+               "probability", "coverage", "n_forecasts", "numeric", *ScoreKind.values]
     if not rows:
         return pd.DataFrame({c: [] for c in columns})
     frame = pd.DataFrame(rows).rename(columns={"market__title": "title", "user__username": "username"})
     keys = ["market_id", "title", "concept", "forecaster", "user_id", "username", "resolved_at", "outcome",
-            "probability", "coverage", "n_forecasts"]
+            "probability", "coverage", "n_forecasts", "numeric"]
     frame["user_key"] = frame["user_id"].fillna(-1).astype(int)
     ident = ["market_id", "forecaster", "user_key"]
     meta = frame.drop_duplicates(ident)[[*keys, "user_key"]]
@@ -177,7 +205,7 @@ def user_score_history(*, user: AbstractBaseUser) -> list[dict]:
         for key, value in list(rec.items()):
             if isinstance(value, float) and not math.isfinite(value):
                 rec[key] = None
-        rec["outcome"] = "yes" if rec["outcome"] else "no"
+        rec["outcome"] = "bin" if rec.get("numeric") else ("yes" if rec["outcome"] else "no")
     return records
 
 

@@ -211,10 +211,14 @@ class PricePointSerializer(serializers.Serializer):
 class MarketDetailSerializer(MarketSerializer):
     price_history = PricePointSerializer(many=True, read_only=True)
     community_probability = serializers.FloatField(read_only=True, allow_null=True)
+    community_distribution = serializers.ListField(
+        child=serializers.FloatField(), read_only=True, allow_null=True,
+        help_text="Numeric markets: the recency-weighted mixture of the forecasters' latest distributions.")
     resolution_note = serializers.CharField(read_only=True)
 
     class Meta(MarketSerializer.Meta):
-        fields = [*MarketSerializer.Meta.fields, "price_history", "community_probability", "resolution_note"]
+        fields = [*MarketSerializer.Meta.fields, "price_history", "community_probability", "community_distribution",
+                  "resolution_note"]
         read_only_fields = fields
 
 

@@ -117,6 +117,12 @@ class MarketDetailView(RetrieveAPIView):
         market = super().get_object()
         market.price_history = selectors.market_price_history(market=market)
         market.community_probability = community_probability(market_id=market.pk)
+        if market.kind == MarketKind.NUMERIC:
+            from evaluator.selectors import community_distribution
+
+            market.community_distribution = community_distribution(market_id=market.pk)
+        else:
+            market.community_distribution = None
         return market
 
     @extend_schema(responses={200: s.MarketDetailSerializer, 404: ERROR},
@@ -174,6 +180,8 @@ class ForecastsView(GenericAPIView):
             raise MarketNotOpenError(exc.message) from None
         except ProbabilityInvalid as exc:
             raise exceptions.ValidationError({"probability": [exc.message]}) from None
+        except DistributionError as exc:  # a probability sent to a numeric market
+            raise exceptions.ValidationError({exc.field: [exc.message]}) from None
         except InsufficientBalance as exc:
             return Response(
                 {
