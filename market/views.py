@@ -20,7 +20,7 @@ from market import selectors
 from market.evidence_views import evidence_panel
 from market.exceptions import MarketError
 from market.forms import ForecastForm, RegisterForm
-from market.models import Concept, Market, MarketStatus
+from market.models import Concept, Market, MarketKind, MarketStatus
 from market.services import account_for, account_open, forecast_place
 from market.specs import criterion_in_words
 from market.throttling import LoginRateThrottle
@@ -50,6 +50,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
     market = get_object_or_404(selectors.market_list(), pk=pk)
+    if market.kind == MarketKind.NUMERIC:
+        from market.numeric_views import numeric_detail
+
+        return numeric_detail(request, market)
     form = ForecastForm(initial={"probability": round(market.probability, 2)})
     status_code = 200
     if request.method == "POST":
