@@ -49,7 +49,7 @@ def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
     finished = [r for r in [run, *verifications] if r is not None and r.status == ExperimentRun.Status.SUCCEEDED]
     chart = ci_chart_svg(
         [_interval("resolution run" if r is run else f"verify #{r.pk}", r) for r in finished],
-        threshold=float(market.threshold),
+        threshold=float(market.threshold) if market.threshold is not None else None,
         comparator=market.comparator,
     )
     context = {
