@@ -46,3 +46,22 @@ def test_resolving_a_numeric_market_scores_every_forecaster_and_the_references()
     assert selectors.calibration(user=sharp)["n"] == 0
     history = selectors.user_score_history(user=sharp)
     assert history[0]["outcome"] == "bin" and history[0]["crps"] is not None
+
+
+def test_profile_and_leaderboard_pages_include_numeric_markets():
+    from django.test import Client
+
+    market, user = NumericMarketFactory(), UserFactory()
+    forecast_place(user=user, market=market, distribution={"components": [
+        {"center": 0.035, "spread": 0.004, "weight": 1.0}]})
+    Market.objects.filter(pk=market.pk).update(opened_at=timezone.now() - timedelta(hours=2))
+    Forecast.objects.filter(market=market).update(created_at=timezone.now() - timedelta(hours=1))
+    market_close(market=market)
+    market_resolve_numeric(market=market, value=0.0352)
+    client = Client()
+    profile = client.get(f"/users/{user.username}/").content.decode()
+    assert 'id="pit-calibration"' in profile and "CRPS" in profile and market.title in profile
+    board = client.get("/leaderboard/").content.decode()
+    assert 'id="scores-combine"' in board and user.username in board
+    api = client.get(f"/api/v1/users/{user.username}/calibration/").json()
+    assert api["numeric_pit"]["n"] == 1
