@@ -221,8 +221,8 @@ NUMERIC_SEED_MARKETS: list[NumericSeedMarket] = [
     NumericSeedMarket(
         "E · how well does the 25% checkpoint of a digits MLP predict its final cluster? (numeric)",
         "Train 48 seeds of a digits MLP. Summarise how well the 25% checkpoint predicts which final behaviour "
-        "cluster a seed ends in, as the protocol's statistic on [0, 1].",
-        _spec("E", "digits", "mlp", 48, noise=0.3), "one_minus_auroc_25", 0.0, 1.0,
+        "cluster a seed ends in: the AUROC of the 25% checkpoint's prediction (auroc_25; 0.5 = chance).",
+        _spec("E", "digits", "mlp", 48, noise=0.3), "auroc_25", 0.0, 1.0,
     ),
     NumericSeedMarket(
         "F · does blocking a pathway early matter more than late? (numeric)",
@@ -235,8 +235,8 @@ NUMERIC_SEED_MARKETS: list[NumericSeedMarket] = [
     NumericSeedMarket(
         "G · how much of a sparse-parity MLP's early representation survives? (numeric)",
         "Train 16 seeds of an MLP on sparse parity. Compare the last hidden layer at 20% of training with the "
-        "final one by linear CKA, as the protocol's statistic on [0, 1].",
-        _spec("G", "sparse_parity", "mlp", 16), "one_minus_cka", 0.0, 1.0,
+        "final one: what is their linear CKA (cka_early_final; 1 = unchanged)?",
+        _spec("G", "sparse_parity", "mlp", 16), "cka_early_final", 0.0, 1.0,
     ),
     NumericSeedMarket(
         "H · does the learning order beat the static predictor on GOTU? (numeric)",
