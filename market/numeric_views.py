@@ -17,8 +17,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from evaluator.numeric import support_edges
+from experiments.concepts import CONCEPTS
 from market import selectors
-from market.concepts import CONCEPTS
 from market.distributions import MAX_COMPONENTS, DistributionError
 from market.exceptions import MarketError
 from market.models import Market, MarketStatus
