@@ -231,7 +231,7 @@ class ForecastSerializer(serializers.ModelSerializer):
     class Meta:
         model = Forecast
         fields = ["id", "user", "probability_before", "probability_after", "cost", "delta_yes", "delta_no",
-                  "created_at"]
+                  "created_at", "prices_after"]
         read_only_fields = fields
 
 

@@ -228,6 +228,8 @@ def test_api_quotes_places_and_reports_positions_in_me(client_and_user):
     assert position["kind"] == "numeric"
     assert [r["payout"] for r in position["payouts"]] == pytest.approx(body["shares"])
     assert position["payouts"][0]["region"] == "< 0" and position["payouts"][-1]["high"] is None
+    history = client.get(url).json()["results"]
+    assert history[0]["prices_after"] == pytest.approx(body["prices_after"]) and history[0]["probability_after"] is None
     # A binary market keeps {probability} unchanged; a probability on a numeric market is refused.
     refused = client.post(url, {"probability": 0.6}, format="json")
     assert refused.status_code == 400 and "distribution" in refused.json()["errors"]
