@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -152,10 +158,15 @@ class ForecastsView(GenericAPIView):
         return self.get_paginated_response(s.ForecastSerializer(page, many=True).data)
 
     @extend_schema(
-        request=s.ForecastInputSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="AnyForecastRequest", resource_type_field_name=None,
+            serializers=[s.ForecastInputSerializer, s.NumericForecastInputSerializer]),
         responses={
-            201: s.ForecastResultSerializer,
-            200: OpenApiResponse(s.ForecastResultSerializer, description="dry run: the quote, nothing changed"),
+            201: PolymorphicProxySerializer(
+                component_name="AnyForecastResult", resource_type_field_name=None,
+                serializers=[s.ForecastResultSerializer, s.NumericForecastResultSerializer]),
+            200: OpenApiResponse(s.ForecastResultSerializer, description="dry run: the quote, nothing changed "
+                                 "(a numeric market answers with NumericForecastResult)"),
             400: OpenApiResponse(ERROR, description="bad probability, or the balance cannot pay"),
             401: ERROR,
             404: ERROR,
