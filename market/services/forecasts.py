@@ -121,13 +121,16 @@ def _plan(market: MarketState, held: tuple[Decimal, ...], target: np.ndarray) ->
     c = float(x.max())
     deltas = tuple(Decimal(float(c - xi)).quantize(QUANTUM) - hi for xi, hi in zip(x, held, strict=True))
     q1 = q + np.array([float(d) for d in deltas])
-    raw = lmsr.cost_n(q1, b) - lmsr.cost_n(q, b)
+    c0, c1 = lmsr.cost_n(q, b), lmsr.cost_n(q1, b)
     moved = any(deltas)
+    # p_i = exp((q_i − C(q))/b): the prices from the costs already computed (lmsr.prices_n, without
+    # computing the log-sum-exp twice on the hot path).
+    before, after = np.exp((q - c0) / b), np.exp((q1 - c1) / b)
     return _Plan(
         deltas=deltas,
-        cost=Decimal(raw).quantize(QUANTUM, rounding=ROUND_CEILING) if moved else ZERO,
-        prices_before=lmsr.prices_n(q, b),
-        prices_after=lmsr.prices_n(q1, b),
+        cost=Decimal(c1 - c0).quantize(QUANTUM, rounding=ROUND_CEILING) if moved else ZERO,
+        prices_before=before / before.sum(),
+        prices_after=after / after.sum(),
     )
 
 

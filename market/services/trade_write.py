@@ -29,7 +29,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model, Q, Subquery
 
 from market.models import Account, Forecast, LedgerEntry, Market, MarketKind, Position
@@ -319,17 +319,24 @@ def _write_sql(names: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
 _MODELS = {"forecast": Forecast, "market": Market, "position": Position, "ledger": LedgerEntry}
 
 
+@cache
+def _prep(names: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[str, str, Callable], ...]:
+    """(row, field name, the field's value adaptation) for every column, looked up once."""
+    return tuple((prefix, name, _MODELS[prefix]._meta.get_field(name).get_db_prep_save)
+                 for prefix, fields in names for name in fields)
+
+
 def _write_statement(trade: TradeWrite) -> tuple[str, dict[str, object]]:
     rows = trade_rows(trade)
+    names = tuple((prefix, tuple(values)) for prefix, values in rows.items())
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the proxy's per-attribute lookups add up here
     params: dict[str, object] = {
         "market_id": trade.market_id, "moves_points": bool(trade.cost), "account_id": trade.account_id,
         "maker_id": trade.maker_id, "account_balance": trade.account_balance, "maker_balance": trade.maker_balance,
     }
-    for prefix, values in rows.items():
-        model = _MODELS[prefix]
-        for name, value in values.items():
-            params[f"{prefix}__{name}"] = model._meta.get_field(name).get_db_prep_save(value, connection)
-    return _write_sql(tuple((prefix, tuple(values)) for prefix, values in rows.items())), params
+    for prefix, name, prep in _prep(names):
+        params[f"{prefix}__{name}"] = prep(rows[prefix][name], conn)
+    return _write_sql(names), params
 
 
 @cache
