@@ -43,7 +43,7 @@ def decimals_load(values: object) -> tuple[Decimal, ...]:
         return ()
     if isinstance(values, str):
         values = json.loads(values)
-    return tuple(Decimal(str(v)) for v in values)
+    return tuple(Decimal(v) if isinstance(v, str) else Decimal(str(v)) for v in values)
 
 
 def decimals_dump(values: tuple[Decimal, ...]) -> list[str]:
