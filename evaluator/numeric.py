@@ -29,6 +29,7 @@ References
        and sharpness. JRSS B 69(2) — the PIT histogram.
 .. [3] Metaculus, "Scores FAQ" — continuous questions' log scores and time averaging.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,17 @@ from scipy import stats
 from evaluator.community import recency_weights
 from evaluator.time_averaged import reference_scores, time_averaged_scores, to_seconds
 
-__all__ = ["bin_log_score", "crps_bins", "mixture_aggregate", "mixture_series", "pit_uniformity", "pit_value",
-           "support_edges", "time_averaged_numeric_scores", "numeric_reference_scores"]
+__all__ = [
+    "bin_log_score",
+    "crps_bins",
+    "mixture_aggregate",
+    "mixture_series",
+    "pit_uniformity",
+    "pit_value",
+    "support_edges",
+    "time_averaged_numeric_scores",
+    "numeric_reference_scores",
+]
 
 MIN_P = 1e-9
 
@@ -60,7 +70,9 @@ def _check(pmf: ArrayLike, support: ArrayLike) -> tuple[NDArray[np.float64], NDA
     p = np.asarray(pmf, dtype=np.float64)
     s = np.asarray(support, dtype=np.float64)
     if p.ndim != 1 or s.shape != (p.size + 1,):
-        raise ValueError(f"pmf has shape {p.shape}; support_edges must have shape ({p.size + 1},), got {s.shape}.")
+        raise ValueError(
+            f"pmf has shape {p.shape}; support_edges must have shape ({p.size + 1},), got {s.shape}."
+        )
     if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1.0) > 1e-6:
         raise ValueError("pmf must be finite, non-negative and sum to 1.")
     if np.any(np.diff(s) <= 0):
@@ -123,12 +135,26 @@ def pit_uniformity(pits: ArrayLike, *, n_bins: int = 10) -> PitSummary:
     if u.size < n_bins:
         nan = float("nan")
         ks = stats.kstest(u, "uniform") if u.size else None
-        return PitSummary(counts.tolist(), int(u.size), nan, nan, float(ks.statistic) if ks else nan,
-                          float(ks.pvalue) if ks else nan, None)
+        return PitSummary(
+            counts.tolist(),
+            int(u.size),
+            nan,
+            nan,
+            float(ks.statistic) if ks else nan,
+            float(ks.pvalue) if ks else nan,
+            None,
+        )
     chi = stats.chisquare(counts)
     ks = stats.kstest(u, "uniform")
-    return PitSummary(counts.tolist(), int(u.size), float(chi.statistic), float(chi.pvalue), float(ks.statistic),
-                      float(ks.pvalue), bool(chi.pvalue >= 0.05))
+    return PitSummary(
+        counts.tolist(),
+        int(u.size),
+        float(chi.statistic),
+        float(chi.pvalue),
+        float(ks.statistic),
+        float(ks.pvalue),
+        bool(chi.pvalue >= 0.05),
+    )
 
 
 def mixture_aggregate(forecaster: ArrayLike, times: ArrayLike, pmfs: ArrayLike) -> NDArray[np.float64]:
@@ -161,12 +187,19 @@ def mixture_series(forecaster: ArrayLike, times: ArrayLike, pmfs: ArrayLike) -> 
         if j + 1 < order.size and seconds[order[j + 1]] == seconds[i]:
             continue  # several forecasts at one instant: one point after the last of them
         upto = order[: j + 1]
-        out.append({"time": t[i], "pmf": mixture_aggregate(who[upto], seconds[upto], p[upto]),
-                    "n_forecasters": len(set(who[upto].tolist()))})
+        out.append(
+            {
+                "time": t[i],
+                "pmf": mixture_aggregate(who[upto], seconds[upto], p[upto]),
+                "n_forecasters": len(set(who[upto].tolist())),
+            }
+        )
     return pd.DataFrame(out, columns=["time", "pmf", "n_forecasters"])
 
 
-def _numeric_baseline(binary_baseline: ArrayLike, coverage: ArrayLike, n_outcomes: int) -> NDArray[np.float64]:
+def _numeric_baseline(
+    binary_baseline: ArrayLike, coverage: ArrayLike, n_outcomes: int
+) -> NDArray[np.float64]:
     """Rescale the time-averaged binary baseline of p_k to ``100·log2(N·p_k)/log2 N``.
 
     The binary baseline is the window average of ``100·(log2 p_k + 1)`` over covered time (0 when
@@ -177,8 +210,15 @@ def _numeric_baseline(binary_baseline: ArrayLike, coverage: ArrayLike, n_outcome
     return (np.asarray(binary_baseline) + 100.0 * np.asarray(coverage) * (log2n - 1.0)) / log2n
 
 
-def time_averaged_numeric_scores(forecaster: ArrayLike, times: ArrayLike, pmfs: ArrayLike, *, outcome: int,
-                                 open_time: object, close_time: object) -> pd.DataFrame:
+def time_averaged_numeric_scores(
+    forecaster: ArrayLike,
+    times: ArrayLike,
+    pmfs: ArrayLike,
+    *,
+    outcome: int,
+    open_time: object,
+    close_time: object,
+) -> pd.DataFrame:
     """Time-averaged baseline and peer scores of numeric forecasts (see the module docstring).
 
     Parameters
@@ -198,22 +238,44 @@ def time_averaged_numeric_scores(forecaster: ArrayLike, times: ArrayLike, pmfs: 
     """
     p = np.asarray(pmfs, dtype=np.float64)
     if p.ndim != 2 or not (0 <= int(outcome) < p.shape[1]):
-        raise ValueError("pmfs must have shape (n_forecasts, N) and outcome must index one of the N outcomes.")
+        raise ValueError(
+            "pmfs must have shape (n_forecasts, N) and outcome must index one of the N outcomes."
+        )
     p_k = np.clip(p[:, int(outcome)], MIN_P, 1 - MIN_P)
-    table = time_averaged_scores(forecaster, times, p_k, outcome=1, open_time=open_time, close_time=close_time)
+    table = time_averaged_scores(
+        forecaster, times, p_k, outcome=1, open_time=open_time, close_time=close_time
+    )
     table["baseline_score"] = _numeric_baseline(table["baseline_score"], table["coverage"], p.shape[1])
     return table
 
 
-def numeric_reference_scores(times: ArrayLike, pmfs: ArrayLike, *, crowd_forecaster: ArrayLike,
-                             crowd_times: ArrayLike, crowd_pmfs: ArrayLike, outcome: int, open_time: object,
-                             close_time: object) -> dict[str, float]:
+def numeric_reference_scores(
+    times: ArrayLike,
+    pmfs: ArrayLike,
+    *,
+    crowd_forecaster: ArrayLike,
+    crowd_times: ArrayLike,
+    crowd_pmfs: ArrayLike,
+    outcome: int,
+    open_time: object,
+    close_time: object,
+) -> dict[str, float]:
     """Score a reference series of distributions (the market price, the community mixture)."""
     p = np.asarray(pmfs, dtype=np.float64)
     crowd = np.asarray(crowd_pmfs, dtype=np.float64)
     p_k = np.clip(p[:, int(outcome)], MIN_P, 1 - MIN_P)
     crowd_k = np.clip(crowd[:, int(outcome)], MIN_P, 1 - MIN_P) if crowd.size else np.zeros(0)
-    scored = reference_scores(times, p_k, crowd_forecaster=crowd_forecaster, crowd_times=crowd_times,
-                              crowd_prob=crowd_k, outcome=1, open_time=open_time, close_time=close_time)
-    scored["baseline_score"] = float(_numeric_baseline(scored["baseline_score"], scored["coverage"], p.shape[1]))
+    scored = reference_scores(
+        times,
+        p_k,
+        crowd_forecaster=crowd_forecaster,
+        crowd_times=crowd_times,
+        crowd_prob=crowd_k,
+        outcome=1,
+        open_time=open_time,
+        close_time=close_time,
+    )
+    scored["baseline_score"] = float(
+        _numeric_baseline(scored["baseline_score"], scored["coverage"], p.shape[1])
+    )
     return scored

@@ -18,6 +18,7 @@ A forecaster states a distribution in one of three forms, each turned into one p
 Every outcome keeps at least ``FLOOR`` of the mass spread evenly (p ← (1 − FLOOR)·p + FLOOR/N), so a
 forecast never claims an outcome is impossible: its log score and its LMSR cost stay finite.
 """
+
 from __future__ import annotations
 
 import math
@@ -85,8 +86,11 @@ class Bins:
         """A short label per outcome: ``< lo``, ``[a, b)``, …, ``> hi``."""
         e = self.edges
         inner = [f"[{e[i]:.4g}, {e[i + 1]:.4g})" for i in range(self.n)]
-        return [*([f"< {self.lo:.4g}"] if self.open_lower else []), *inner,
-                *([f"> {self.hi:.4g}"] if self.open_upper else [])]
+        return [
+            *([f"< {self.lo:.4g}"] if self.open_lower else []),
+            *inner,
+            *([f"> {self.hi:.4g}"] if self.open_upper else []),
+        ]
 
     def pmf_from_cdf(self, cdf: np.ndarray) -> np.ndarray:
         """Outcome probabilities from the CDF at the interior edges (no floor)."""
@@ -99,7 +103,7 @@ class Bins:
         """The CDF at the interior edges from outcome probabilities."""
         pmf = np.asarray(pmf, dtype=float)
         start = pmf[0] if self.open_lower else 0.0
-        inner = pmf[int(self.open_lower): int(self.open_lower) + self.n]
+        inner = pmf[int(self.open_lower) : int(self.open_lower) + self.n]
         return np.concatenate([[start], start + np.cumsum(inner)])
 
 
@@ -134,14 +138,16 @@ def pmf_from_cdf_values(bins: Bins, cdf: object) -> np.ndarray:
     """Validate a submitted CDF and return the outcome probabilities (floored)."""
     arr = _finite_numbers(cdf, "cdf")
     if arr.size != bins.n + 1:
-        raise DistributionError("cdf", f"cdf must have n + 1 = {bins.n + 1} values (one per bin edge), "
-                                       f"got {arr.size}.")
+        raise DistributionError(
+            "cdf", f"cdf must have n + 1 = {bins.n + 1} values (one per bin edge), got {arr.size}."
+        )
     if arr.min() < 0 or arr.max() > 1:
         raise DistributionError("cdf", "cdf values must lie between 0 and 1.")
     if np.any(np.diff(arr) < 0):
         i = int(np.argmax(np.diff(arr) < 0))
-        raise DistributionError("cdf", f"cdf must be non-decreasing; it falls from {arr[i]:g} to {arr[i + 1]:g} "
-                                       f"at edge {i + 1}.")
+        raise DistributionError(
+            "cdf", f"cdf must be non-decreasing; it falls from {arr[i]:g} to {arr[i + 1]:g} at edge {i + 1}."
+        )
     if not bins.open_lower and arr[0] != 0:
         raise DistributionError("cdf", "the lower end is closed, so cdf must start at 0.")
     if not bins.open_upper and arr[-1] != 1:
@@ -158,24 +164,33 @@ def logistic_cdf(x: np.ndarray, center: float, spread: float) -> np.ndarray:
 def components_validate(components: object) -> list[tuple[float, float, float]]:
     """[(center, spread, weight)] from the submitted list, or DistributionError naming the field."""
     if not isinstance(components, list | tuple) or not components:
-        raise DistributionError("components", "components must be a list of 1 to 3 objects "
-                                              "{center, spread, weight}.")
+        raise DistributionError(
+            "components", "components must be a list of 1 to 3 objects {center, spread, weight}."
+        )
     if len(components) > MAX_COMPONENTS:
         raise DistributionError("components", f"at most {MAX_COMPONENTS} components, got {len(components)}.")
     out = []
     for i, comp in enumerate(components):
         if not isinstance(comp, dict):
-            raise DistributionError(f"components.{i}", f"components[{i}] must be an object {{center, spread, weight}}.")
+            raise DistributionError(
+                f"components.{i}", f"components[{i}] must be an object {{center, spread, weight}}."
+            )
         missing = [k for k in ("center", "spread", "weight") if k not in comp]
         if missing:
-            raise DistributionError(f"components.{i}.{missing[0]}", f"components[{i}].{missing[0]} is required.")
+            raise DistributionError(
+                f"components.{i}.{missing[0]}", f"components[{i}].{missing[0]} is required."
+            )
         center = _number(comp["center"], f"components.{i}.center")
         spread = _number(comp["spread"], f"components.{i}.spread")
         weight = _number(comp["weight"], f"components.{i}.weight")
         if spread <= 0:
-            raise DistributionError(f"components.{i}.spread", f"components[{i}].spread must be > 0, got {spread:g}.")
+            raise DistributionError(
+                f"components.{i}.spread", f"components[{i}].spread must be > 0, got {spread:g}."
+            )
         if weight < 0:
-            raise DistributionError(f"components.{i}.weight", f"components[{i}].weight must be ≥ 0, got {weight:g}.")
+            raise DistributionError(
+                f"components.{i}.weight", f"components[{i}].weight must be ≥ 0, got {weight:g}."
+            )
         out.append((center, spread, weight))
     total = sum(w for _, _, w in out)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
@@ -188,7 +203,9 @@ def _truncate(bins: Bins, cdf: np.ndarray, *, field: str) -> np.ndarray:
     below = 0.0 if bins.open_lower else cdf[0]
     above = 1.0 if bins.open_upper else cdf[-1]
     if above - below <= 1e-12:
-        raise DistributionError(field, f"the {field} put no mass inside the range [{bins.lo:g}, {bins.hi:g}].")
+        raise DistributionError(
+            field, f"the {field} put no mass inside the range [{bins.lo:g}, {bins.hi:g}]."
+        )
     return (cdf - below) / (above - below)
 
 
@@ -205,7 +222,9 @@ def pmf_from_quantiles(bins: Bins, quantiles: object) -> np.ndarray:
     """Outcome probabilities from ``{level: value}`` (floored): a CDF linear between the points and
     logistic beyond the outer ones (with the scale the two outer points imply)."""
     if not isinstance(quantiles, dict) or not quantiles:
-        raise DistributionError("quantiles", 'quantiles must be an object like {"0.1": x, "0.5": y, "0.9": z}.')
+        raise DistributionError(
+            "quantiles", 'quantiles must be an object like {"0.1": x, "0.5": y, "0.9": z}.'
+        )
     pts = []
     for key, value in quantiles.items():
         try:
@@ -218,8 +237,10 @@ def pmf_from_quantiles(bins: Bins, quantiles: object) -> np.ndarray:
         lo_ok = bins.open_lower or x >= bins.lo
         hi_ok = bins.open_upper or x <= bins.hi
         if not (lo_ok and hi_ok):
-            raise DistributionError(f"quantiles.{key}", f"quantile {key} = {x:g} lies outside the range "
-                                                        f"[{bins.lo:g}, {bins.hi:g}].")
+            raise DistributionError(
+                f"quantiles.{key}",
+                f"quantile {key} = {x:g} lies outside the range [{bins.lo:g}, {bins.hi:g}].",
+            )
         pts.append((level, x))
     if len(pts) < 2:
         raise DistributionError("quantiles", "give at least two quantiles.")
@@ -231,8 +252,9 @@ def pmf_from_quantiles(bins: Bins, quantiles: object) -> np.ndarray:
     edges = bins.edges
     cdf = np.interp(edges, xs, levels)
     # Logistic tails matched to the outer points: scale from the two outermost quantiles.
-    scale = (xs[-1] - xs[0]) / max(math.log(levels[-1] / (1 - levels[-1])) - math.log(levels[0] / (1 - levels[0])),
-                                   1e-9)
+    scale = (xs[-1] - xs[0]) / max(
+        math.log(levels[-1] / (1 - levels[-1])) - math.log(levels[0] / (1 - levels[0])), 1e-9
+    )
     left, right = edges < xs[0], edges > xs[-1]
     cdf[left] = levels[0] * 2.0 * logistic_cdf(edges[left], xs[0], scale)
     cdf[right] = 1.0 - (1.0 - levels[-1]) * 2.0 * (1.0 - logistic_cdf(edges[right], xs[-1], scale))
@@ -246,7 +268,13 @@ def pmf_from_input(bins: Bins, data: dict) -> tuple[np.ndarray, str]:
     if not forms:
         raise DistributionError("distribution", "send one of cdf, components or quantiles.")
     if len(forms) > 1:
-        raise DistributionError(forms[1], f"send only one of cdf, components or quantiles; got {', '.join(forms)}.")
+        raise DistributionError(
+            forms[1], f"send only one of cdf, components or quantiles; got {', '.join(forms)}."
+        )
     form = forms[0]
-    builder = {"cdf": pmf_from_cdf_values, "components": pmf_from_components, "quantiles": pmf_from_quantiles}[form]
+    builder = {
+        "cdf": pmf_from_cdf_values,
+        "components": pmf_from_components,
+        "quantiles": pmf_from_quantiles,
+    }[form]
     return builder(bins, data[form]), form

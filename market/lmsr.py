@@ -239,7 +239,8 @@ def trade_to_price(
     at most (the other is sold first), so its smallest constant is the one that sells that side."""
     _check_p(p)
     trade = trade_to_distribution((q_yes, q_no), b, (p, 1.0 - p), held=(held_yes, held_no))
-    delta_yes, delta_no = split_move(float(trade.deltas[0] - trade.deltas[1]), held_yes=held_yes, held_no=held_no)
+    d = float(trade.deltas[0] - trade.deltas[1])
+    delta_yes, delta_no = split_move(d, held_yes=held_yes, held_no=held_no)
     return Trade(
         delta_yes=delta_yes,
         delta_no=delta_no,

@@ -4,6 +4,7 @@ The editor is a plain form of 1–3 logistic components (centre, spread, relativ
 JavaScript, "Quote" re-renders the page with the cost and the payout per region, and "Place forecast"
 trades. static/js/numeric_forecast.js adds sliders, a live PDF/CDF plot and live quotes through the API.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,16 +38,33 @@ class ComponentsForm(forms.Form):
         step = (hi - lo) / 1000
         for i in range(MAX_COMPONENTS):
             self.fields[f"center_{i}"] = forms.FloatField(
-                label=f"Centre {i + 1}", initial=round(lo + (hi - lo) * (0.5 + 0.2 * (i - 1) * (i > 0)), 6),
-                widget=forms.NumberInput(attrs={"step": f"{step:.6g}", "data-role": "center", "data-index": i}))
+                label=f"Centre {i + 1}",
+                initial=round(lo + (hi - lo) * (0.5 + 0.2 * (i - 1) * (i > 0)), 6),
+                widget=forms.NumberInput(
+                    attrs={"step": f"{step:.6g}", "data-role": "center", "data-index": i}
+                ),
+            )
             self.fields[f"spread_{i}"] = forms.FloatField(
-                label=f"Spread {i + 1}", initial=round((hi - lo) / 10, 6),
-                widget=forms.NumberInput(attrs={"step": f"{step:.6g}", "min": f"{step:.6g}", "data-role": "spread",
-                                                "data-index": i}))
+                label=f"Spread {i + 1}",
+                initial=round((hi - lo) / 10, 6),
+                widget=forms.NumberInput(
+                    attrs={
+                        "step": f"{step:.6g}",
+                        "min": f"{step:.6g}",
+                        "data-role": "spread",
+                        "data-index": i,
+                    }
+                ),
+            )
             self.fields[f"weight_{i}"] = forms.FloatField(
-                label=f"Weight {i + 1}", initial=1.0 if i == 0 else 0.0, min_value=0.0, max_value=1.0,
-                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1", "data-role": "weight",
-                                                "data-index": i}))
+                label=f"Weight {i + 1}",
+                initial=1.0 if i == 0 else 0.0,
+                min_value=0.0,
+                max_value=1.0,
+                widget=forms.NumberInput(
+                    attrs={"step": "0.01", "min": "0", "max": "1", "data-role": "weight", "data-index": i}
+                ),
+            )
 
     def clean(self) -> dict:
         data = super().clean()
@@ -60,8 +78,14 @@ class ComponentsForm(forms.Form):
         data = self.cleaned_data
         used = [i for i in range(MAX_COMPONENTS) if (data.get(f"weight_{i}") or 0) > 0]
         total = sum(data[f"weight_{i}"] for i in used)
-        return [{"center": data[f"center_{i}"], "spread": data[f"spread_{i}"], "weight": data[f"weight_{i}"] / total}
-                for i in used]
+        return [
+            {
+                "center": data[f"center_{i}"],
+                "spread": data[f"spread_{i}"],
+                "weight": data[f"weight_{i}"] / total,
+            }
+            for i in used
+        ]
 
 
 def numeric_detail(request: HttpRequest, market: Market) -> HttpResponse:
@@ -76,27 +100,37 @@ def numeric_detail(request: HttpRequest, market: Market) -> HttpResponse:
         dry_run = request.POST.get("action") != "place"
         if form.is_valid():
             try:
-                result = forecast_place(user=request.user, market=market, dry_run=dry_run,
-                                        distribution={"components": form.components()})
+                result = forecast_place(
+                    user=request.user,
+                    market=market,
+                    dry_run=dry_run,
+                    distribution={"components": form.components()},
+                )
             except (MarketError, DistributionError) as exc:
                 form.add_error(None, exc.message)
             else:
                 if not dry_run:
                     verb = "paid" if result.cost >= 0 else "received"
-                    messages.success(request, f"Forecast placed: the distribution moved; you {verb} "
-                                              f"{abs(result.cost):.2f} points.")
+                    messages.success(
+                        request,
+                        f"Forecast placed: the distribution moved; you {verb} {abs(result.cost):.2f} points.",
+                    )
                     return redirect(f"/markets/{market.pk}/#forecast")
                 quote = result
         if not form.is_valid() or form.errors:
             status_code = 400
-    return render(request, "market/detail_numeric.html", _context(request, market, form, quote), status=status_code)
+    return render(
+        request, "market/detail_numeric.html", _context(request, market, form, quote), status=status_code
+    )
 
 
 def _context(request: HttpRequest, market: Market, form: ComponentsForm, quote) -> dict:
     from evaluator.selectors import community_distribution
 
     bins = market_bins(market)
-    support = [float(x) for x in support_edges(bins.edges, open_lower=bins.open_lower, open_upper=bins.open_upper)]
+    support = [
+        float(x) for x in support_edges(bins.edges, open_lower=bins.open_lower, open_upper=bins.open_upper)
+    ]
     current = selectors.market_distribution(market=market)
     community = community_distribution(market_id=market.pk)
     user = request.user
@@ -106,16 +140,31 @@ def _context(request: HttpRequest, market: Market, form: ComponentsForm, quote) 
     quote_rows = None
     if quote is not None:
         quote_rows = selectors.position_payouts(market=market, shares=quote.shares)
-    config = {"market": market.pk, "support": support, "lo": bins.lo, "hi": bins.hi, "n": bins.n,
-              "open_lower": bins.open_lower, "open_upper": bins.open_upper, "current": current,
-              "labels": bins.labels(), "held": [float(x) for x in held] if held else None}
+    config = {
+        "market": market.pk,
+        "support": support,
+        "lo": bins.lo,
+        "hi": bins.hi,
+        "n": bins.n,
+        "open_lower": bins.open_lower,
+        "open_upper": bins.open_upper,
+        "current": current,
+        "labels": bins.labels(),
+        "held": [float(x) for x in held] if held else None,
+    }
     outcome = market.outcome_value if market.status == MarketStatus.RESOLVED else None
     return {
         "market": market,
         "concept": CONCEPTS[market.concept],
-        "chart": distribution_svg(support, current, proposed=list(quote.prices_after) if quote else None,
-                                  community=community, outcome=outcome, open_lower=bins.open_lower,
-                                  open_upper=bins.open_upper),
+        "chart": distribution_svg(
+            support,
+            current,
+            proposed=list(quote.prices_after) if quote else None,
+            community=community,
+            outcome=outcome,
+            open_lower=bins.open_lower,
+            open_upper=bins.open_upper,
+        ),
         "mean": float(np.dot(current, (np.array(support[:-1]) + np.array(support[1:])) / 2)),
         "labels": bins.labels(),
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),

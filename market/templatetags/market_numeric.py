@@ -5,6 +5,7 @@ experiments code importing the market app. It shows the market's final distribut
 community mixture, the outcome with its bootstrap CI, and where the outcome fell in each forecaster's
 last distribution (PIT, the probability of the outcome bin, the CRPS and the log score of the density).
 """
+
 from __future__ import annotations
 
 from django import template
@@ -24,8 +25,10 @@ def numeric_report(market: object, run: object = None) -> dict:
     from market.services.forecasts import market_bins
 
     bins = market_bins(market)
-    support = [float(x) for x in numeric.support_edges(bins.edges, open_lower=bins.open_lower,
-                                                       open_upper=bins.open_upper)]
+    support = [
+        float(x)
+        for x in numeric.support_edges(bins.edges, open_lower=bins.open_lower, open_upper=bins.open_upper)
+    ]
     final = market_distribution(market=market)
     community = community_distribution(market_id=market.pk)
     value = market.outcome_value
@@ -35,25 +38,45 @@ def numeric_report(market: object, run: object = None) -> dict:
     if value is not None:
         k = bins.outcome_of(float(value))
         latest: dict = {}
-        for user, pmf in (Forecast.objects.filter(market=market, prices_after__isnull=False)
-                          .order_by("created_at", "pk").values_list("user__username", "prices_after")):
+        for user, pmf in (
+            Forecast.objects.filter(market=market, prices_after__isnull=False)
+            .order_by("created_at", "pk")
+            .values_list("user__username", "prices_after")
+        ):
             latest[user] = pmf
         for user, pmf in sorted(latest.items()):
-            rows.append({"user": user, "p_bin": float(pmf[k]), "pit": numeric.pit_value(pmf, support, value),
-                         "crps": numeric.crps_bins(pmf, support, value),
-                         "log_density": numeric.bin_log_score(pmf, support, value)})
+            rows.append(
+                {
+                    "user": user,
+                    "p_bin": float(pmf[k]),
+                    "pit": numeric.pit_value(pmf, support, value),
+                    "crps": numeric.crps_bins(pmf, support, value),
+                    "log_density": numeric.bin_log_score(pmf, support, value),
+                }
+            )
     ci = None
-    if run is not None and getattr(run, "ci_low", None) is not None and getattr(run, "ci_high", None) is not None:
+    if (
+        run is not None
+        and getattr(run, "ci_low", None) is not None
+        and getattr(run, "ci_high", None) is not None
+    ):
         ci = (float(run.ci_low), float(run.ci_high))
     return {
         "market": market,
-        "chart": distribution_svg(support, final, community=community, outcome=value, open_lower=bins.open_lower,
-                                  open_upper=bins.open_upper),
+        "chart": distribution_svg(
+            support,
+            final,
+            community=community,
+            outcome=value,
+            open_lower=bins.open_lower,
+            open_upper=bins.open_upper,
+        ),
         "value": value,
         "ci": ci,
         "bin_label": bins.labels()[bins.outcome_of(float(value))] if value is not None else None,
         "p_market": float(final[bins.outcome_of(float(value))]) if value is not None else None,
         "p_community": float(np.asarray(community)[bins.outcome_of(float(value))])
-        if value is not None and community else None,
+        if value is not None and community
+        else None,
         "rows": rows,
     }

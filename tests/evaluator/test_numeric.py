@@ -1,4 +1,5 @@
 """Scoring numeric forecasts: hand-computed log scores and CRPS, a numerical-integral check, PIT."""
+
 import math
 
 import numpy as np
@@ -66,7 +67,9 @@ def test_pit_uniformity_accepts_uniform_and_rejects_overconfident_forecasts():
     rng = np.random.default_rng(0)
     calibrated = numeric.pit_uniformity(rng.uniform(size=500))
     assert calibrated.uniform is True and sum(calibrated.counts) == 500
-    overconfident = numeric.pit_uniformity(np.concatenate([rng.uniform(0, 0.05, 250), rng.uniform(0.95, 1, 250)]))
+    overconfident = numeric.pit_uniformity(
+        np.concatenate([rng.uniform(0, 0.05, 250), rng.uniform(0.95, 1, 250)])
+    )
     assert overconfident.uniform is False and overconfident.chi2_p < 1e-6
     assert numeric.pit_uniformity([0.5, 0.2]).uniform is None
 

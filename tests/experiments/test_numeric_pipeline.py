@@ -1,5 +1,6 @@
 """A numeric market through the resolution pipeline (eager Celery, a real tiny run): the bin holding the
 run's statistic pays once, the report shows the distribution, and staff re-resolution works."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,14 +30,26 @@ def test_a_numeric_market_resolves_at_the_runs_statistic_and_pays_the_bin_once(
     eager_celery, django_capture_on_commit_callbacks
 ):
     market = market_open_numeric(
-        title="tiny digits disagreement (numeric)", concept="A", question="How much do tiny MLPs disagree?",
-        spec=dict(TINY_SPEC), statistic="dis_ood", range_lo=0.0, range_hi=0.3, n_bins=30, open_upper=True,
+        title="tiny digits disagreement (numeric)",
+        concept="A",
+        question="How much do tiny MLPs disagree?",
+        spec=dict(TINY_SPEC),
+        statistic="dis_ood",
+        range_lo=0.0,
+        range_hi=0.3,
+        n_bins=30,
+        open_upper=True,
         close_time=timezone.now() + timedelta(hours=1),
     )
     users = [UserFactory() for _ in range(2)]
-    forecast_place(user=users[0], market=market, distribution={"quantiles": {"0.1": 0.02, "0.5": 0.08, "0.9": 0.2}})
-    forecast_place(user=users[1], market=market, distribution={"components": [
-        {"center": 0.25, "spread": 0.02, "weight": 1.0}]})
+    forecast_place(
+        user=users[0], market=market, distribution={"quantiles": {"0.1": 0.02, "0.5": 0.08, "0.9": 0.2}}
+    )
+    forecast_place(
+        user=users[1],
+        market=market,
+        distribution={"components": [{"center": 0.25, "spread": 0.02, "weight": 1.0}]},
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert market_close(market=market)
     run = ExperimentRun.objects.get(market=market, purpose="resolution")

@@ -114,7 +114,8 @@ def test_concurrent_numeric_forecasts_lose_no_update_and_reconcile(require_postg
     assert not errors, errors
     market.refresh_from_db()
     placed = Forecast.objects.filter(market=market)
-    assert placed.count() + sum(refused) == threads_n * per_thread and placed.count() >= threads_n * per_thread // 2
+    assert placed.count() + sum(refused) == threads_n * per_thread
+    assert placed.count() >= threads_n * per_thread // 2
     q = decimals_load(market.q_bins)
     deltas = [decimals_load(f.deltas) for f in placed]
     assert q == tuple(sum(col, Decimal(0)) for col in zip(*deltas, strict=True))  # no lost update

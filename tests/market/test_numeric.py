@@ -1,4 +1,5 @@
 """Numeric markets: the n-outcome LMSR through the services and the API (issue 15)."""
+
 import math
 from decimal import Decimal
 
@@ -42,11 +43,14 @@ def test_opening_books_the_b_ln_n_subsidy_and_prices_are_uniform():
     assert ledger_reconcile().ok
 
 
-@pytest.mark.parametrize("form", [
-    PEAK,
-    {"quantiles": {"0.1": 0.02, "0.5": 0.03, "0.9": 0.05}},
-    {"cdf": [0.02, 0.03, 0.05, 0.2, 0.6, 0.8, 0.9, 0.94, 0.96, 0.97, 0.98]},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        PEAK,
+        {"quantiles": {"0.1": 0.02, "0.5": 0.03, "0.9": 0.05}},
+        {"cdf": [0.02, 0.03, 0.05, 0.2, 0.6, 0.8, 0.9, 0.94, 0.96, 0.97, 0.98]},
+    ],
+)
 def test_each_form_moves_the_distribution_and_the_books_reconcile(form):
     market, user = NumericMarketFactory(), UserFactory()
     quote = forecast_place(user=user, market=market, distribution=form, dry_run=True)
@@ -80,8 +84,9 @@ def test_an_unaffordable_forecast_states_the_furthest_affordable_t():
     Account.objects.filter(user=user).update(balance=Decimal("2"))  # keep the ledger honest below
     LedgerEntry.objects.filter(credit_account__user=user).update(amount=Decimal("2"))
     house = Account.objects.get(kind="house")
-    Account.objects.filter(pk=house.pk).update(balance=-sum(
-        a.balance for a in Account.objects.exclude(pk=house.pk)))
+    Account.objects.filter(pk=house.pk).update(
+        balance=-sum(a.balance for a in Account.objects.exclude(pk=house.pk))
+    )
     with pytest.raises(InsufficientBalance) as refused:
         forecast_place(user=user, market=market, distribution=PEAK)
     t = refused.value.furthest_t
@@ -93,7 +98,9 @@ def test_an_unaffordable_forecast_states_the_furthest_affordable_t():
     target, _ = target_validate(market=market, data=PEAK)
     mix = t * target + (1 - t) * _prices(market)
     cdf = market_bins(market).cdf_from_pmf(mix)
-    quote = forecast_place(user=user, market=market, distribution={"cdf": list(np.clip(cdf, 0, 1))}, dry_run=True)
+    quote = forecast_place(
+        user=user, market=market, distribution={"cdf": list(np.clip(cdf, 0, 1))}, dry_run=True
+    )
     assert quote.cost <= Decimal("2")
     assert Forecast.objects.count() == 0
 
@@ -101,10 +108,20 @@ def test_an_unaffordable_forecast_states_the_furthest_affordable_t():
 def test_resolution_pays_the_bin_holding_the_statistic_exactly_once():
     market, alice, bob = NumericMarketFactory(), UserFactory(), UserFactory()
     forecast_place(user=alice, market=market, distribution=PEAK)
-    forecast_place(user=bob, market=market, distribution={"components": [
-        {"center": 0.08, "spread": 0.01, "weight": 0.7}, {"center": 0.02, "spread": 0.01, "weight": 0.3}]})
+    forecast_place(
+        user=bob,
+        market=market,
+        distribution={
+            "components": [
+                {"center": 0.08, "spread": 0.01, "weight": 0.7},
+                {"center": 0.02, "spread": 0.01, "weight": 0.3},
+            ]
+        },
+    )
     market_close(market=market)
-    holdings = {u: decimals_load(Position.objects.get(user=u, market=market).shares_bins) for u in (alice, bob)}
+    holdings = {
+        u: decimals_load(Position.objects.get(user=u, market=market).shares_bins) for u in (alice, bob)
+    }
     before = {u: Account.objects.get(user=u).balance for u in (alice, bob)}
     result = market_resolve_numeric(market=market, value=0.0345)
     index = Bins(0.0, 0.1, 10, True, True).outcome_of(0.0345)
@@ -148,6 +165,7 @@ def test_reconcile_catches_a_tampered_bin():
 
 # --- the API --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def client_and_user():
     user = UserFactory()
@@ -158,8 +176,13 @@ def client_and_user():
 
 def _snapshot(market) -> tuple:
     market.refresh_from_db()
-    return (Forecast.objects.count(), LedgerEntry.objects.count(), Position.objects.count(), tuple(market.q_bins),
-            tuple(Account.objects.order_by("pk").values_list("balance", flat=True)))
+    return (
+        Forecast.objects.count(),
+        LedgerEntry.objects.count(),
+        Position.objects.count(),
+        tuple(market.q_bins),
+        tuple(Account.objects.order_by("pk").values_list("balance", flat=True)),
+    )
 
 
 GOOD_CDF = [0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99]
@@ -170,11 +193,22 @@ BAD_INPUTS = [
     ("infinite cdf", {"cdf": [0.0, float("inf"), *GOOD_CDF[2:]]}, "cdf"),
     ("wrong length", {"cdf": GOOD_CDF[:-1]}, "cdf"),
     ("cdf above 1", {"cdf": [*GOOD_CDF[:-1], 1.5]}, "cdf"),
-    ("weights do not sum to 1", {"components": [{"center": 0.03, "spread": 0.01, "weight": 0.6}]}, "components"),
+    (
+        "weights do not sum to 1",
+        {"components": [{"center": 0.03, "spread": 0.01, "weight": 0.6}]},
+        "components",
+    ),
     ("spread zero", {"components": [{"center": 0.03, "spread": 0.0, "weight": 1.0}]}, "components.0.spread"),
-    ("spread negative", {"components": [{"center": 0.03, "spread": -1, "weight": 1.0}]}, "components.0.spread"),
-    ("nan centre", {"components": [{"center": float("nan"), "spread": 0.01, "weight": 1.0}]},
-     "components.0.center"),
+    (
+        "spread negative",
+        {"components": [{"center": 0.03, "spread": -1, "weight": 1.0}]},
+        "components.0.spread",
+    ),
+    (
+        "nan centre",
+        {"components": [{"center": float("nan"), "spread": 0.01, "weight": 1.0}]},
+        "components.0.center",
+    ),
     ("missing weight", {"components": [{"center": 0.03, "spread": 0.01}]}, "components.0.weight"),
     ("four components", {"components": [{"center": 0.03, "spread": 0.01, "weight": 0.25}] * 4}, "components"),
     ("quantiles out of order", {"quantiles": {"0.1": 0.05, "0.5": 0.03, "0.9": 0.06}}, "quantiles"),
@@ -193,8 +227,9 @@ def test_bad_numeric_input_is_a_400_naming_the_field_and_changes_nothing(client_
     client, _ = client_and_user
     market = NumericMarketFactory()
     before = _snapshot(market)
-    response = client.post(f"/api/v1/markets/{market.pk}/forecasts/", data=json.dumps(body),
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/markets/{market.pk}/forecasts/", data=json.dumps(body), content_type="application/json"
+    )
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"], response.json()
     assert _snapshot(market) == before
@@ -203,8 +238,9 @@ def test_bad_numeric_input_is_a_400_naming_the_field_and_changes_nothing(client_
 def test_quantiles_outside_a_closed_range_are_refused(client_and_user):
     client, _ = client_and_user
     market = NumericMarketFactory(open_lower=False, open_upper=False)
-    response = client.post(f"/api/v1/markets/{market.pk}/forecasts/",
-                           {"quantiles": {"0.1": -0.01, "0.9": 0.05}}, format="json")
+    response = client.post(
+        f"/api/v1/markets/{market.pk}/forecasts/", {"quantiles": {"0.1": -0.01, "0.9": 0.05}}, format="json"
+    )
     assert response.status_code == 400 and "quantiles.0.1" in response.json()["errors"]
 
 
@@ -229,7 +265,10 @@ def test_api_quotes_places_and_reports_positions_in_me(client_and_user):
     assert [r["payout"] for r in position["payouts"]] == pytest.approx(body["shares"])
     assert position["payouts"][0]["region"] == "< 0" and position["payouts"][-1]["high"] is None
     history = client.get(url).json()["results"]
-    assert history[0]["prices_after"] == pytest.approx(body["prices_after"]) and history[0]["probability_after"] is None
+    assert (
+        history[0]["prices_after"] == pytest.approx(body["prices_after"])
+        and history[0]["probability_after"] is None
+    )
     # A binary market keeps {probability} unchanged; a probability on a numeric market is refused.
     refused = client.post(url, {"probability": 0.6}, format="json")
     assert refused.status_code == 400 and "distribution" in refused.json()["errors"]

@@ -1,4 +1,5 @@
 """The numeric market page without JavaScript: number fields, a quote on submit, then the trade."""
+
 import re
 
 import pytest
@@ -11,9 +12,18 @@ pytestmark = pytest.mark.django_db
 
 
 def _fields(center=0.03, spread=0.005, weight=1.0, action="quote") -> dict:
-    return {"center_0": center, "spread_0": spread, "weight_0": weight,
-            "center_1": 0.05, "spread_1": 0.01, "weight_1": 0, "center_2": 0.07, "spread_2": 0.01, "weight_2": 0,
-            "action": action}
+    return {
+        "center_0": center,
+        "spread_0": spread,
+        "weight_0": weight,
+        "center_1": 0.05,
+        "spread_1": 0.01,
+        "weight_1": 0,
+        "center_2": 0.07,
+        "spread_2": 0.01,
+        "weight_2": 0,
+        "action": action,
+    }
 
 
 @pytest.fixture
