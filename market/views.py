@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from core.api.throttling import LoginRateThrottle
 from experiments.charts import price_chart_svg
 from experiments.concepts import CONCEPTS
 from market import selectors
@@ -23,7 +24,6 @@ from market.forms import ForecastForm, RegisterForm
 from market.models import Concept, Market, MarketStatus
 from market.services import account_for, account_open, forecast_place
 from market.specs import criterion_in_words
-from market.throttling import LoginRateThrottle
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -14,11 +14,12 @@ from rest_framework import exceptions, permissions, serializers, status, viewset
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 
+from core.api.errors import ERROR
+from core.api.parsers import NaNTolerantJSONParser
+from core.api.throttling import UserScopedThrottle
 from market import proposal_selectors
 from market.api.evidence import WARNING as EVIDENCE_WARNING
-from market.api.views import ERROR, NaNTolerantJSONParser
 from market.models import Comparator, Concept
 from market.models.proposals import Proposal, ProposalStatus
 from market.proposal_input import cost_estimate, registry_catalog, spec_clean
@@ -33,14 +34,6 @@ from market.services.proposals import (
     proposal_reject,
 )
 from market.specs import CriterionError
-
-
-class UserScopedThrottle(SimpleRateThrottle):
-    """A per-user (per-IP when anonymous) rate of one scope of ``DEFAULT_THROTTLE_RATES``."""
-
-    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
-        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class ProposalsThrottle(UserScopedThrottle):

@@ -266,7 +266,7 @@ def test_token_authentication_refuses_unknown_keys_and_inactive_users(api, user)
 
 
 def test_token_authentication_builds_the_same_user_as_the_orm(user):
-    from market.api.authentication import TokenAuthentication
+    from core.api.authentication import TokenAuthentication
 
     token = Token.objects.create(user=user)
     built, got_token = TokenAuthentication().authenticate_credentials(token.key)
