@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("market.urls")),
     path("", include("experiments.urls")),
+    path("", include("resolution.urls")),
     path("", include("evaluator.urls")),
     # Run artifacts (plots, CSV, result.json) live under MEDIA_ROOT/runs/<id>/ and are the only media.
     # They go through a view that checks who may see the run (whitenoise serves only static files).

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, DecimalField, F, Func, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from experiments.models import ExperimentRun
 from market.models import Account, Forecast, Market, Position
 
 ZERO = Decimal(0)
@@ -74,3 +75,19 @@ class PositionRow:
 def user_positions(*, user: AbstractBaseUser) -> list[PositionRow]:
     rows = Position.objects.filter(user=user).select_related("market").order_by("-updated_at")
     return [PositionRow(p.market, p.shares_yes, p.shares_no, p.net_cost, p.updated_at) for p in rows]
+
+
+def market_runs(*, market_id: int) -> QuerySet[ExperimentRun]:
+    """Every run started for the market (resolution runs and their verifications), newest first."""
+    return ExperimentRun.objects.filter(market_link__market_id=market_id).order_by("-pk")
+
+
+def market_resolution_run(*, market_id: int) -> ExperimentRun | None:
+    """The market's latest resolution run (the one that settles, or will settle, it)."""
+    return market_runs(market_id=market_id).filter(purpose=ExperimentRun.Purpose.RESOLUTION).first()
+
+
+def market_run_id(*, market_id: int) -> int | None:
+    """``run_id`` of the markets API: the latest resolution run's id, or None before closing."""
+    run = market_resolution_run(market_id=market_id)
+    return run.pk if run else None

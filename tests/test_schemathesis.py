@@ -41,7 +41,7 @@ def seeded(db) -> dict:
     forecast_place(user=staff, market=market, probability=0.6)
     closed = MarketFactory()
     market_close(market=closed)
-    run = ExperimentRun.objects.get(market=closed)
+    run = ExperimentRun.objects.get(market_link__market=closed)
     ExperimentRun.objects.filter(pk=run.pk).update(status=ExperimentRun.Status.FAILED, error="boom")
     proposal = proposal_create(proposer=staff, data=proposal_body())
     return {

@@ -25,9 +25,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "market",
     "experiments",
+    "market",
     "evaluator",
+    "resolution",
 ]
 
 MIDDLEWARE = [
@@ -197,10 +198,6 @@ PATHMARKET = {
     "TORCH_THREADS": env_int("PATHMARKET_TORCH_THREADS", 1),  # per worker process; 0 = torch default
     # A QUEUED/RUNNING run with no progress for this long has its work re-sent (seconds).
     "RUN_STALL_SECONDS": env_int("PATHMARKET_RUN_STALL_SECONDS", 2 * env_int("PATHMARKET_TASK_TIME_LIMIT", 3600)),
-    # The market hears about its runs through these callables (experiments never imports market).
-    "RUN_STATUS_HOOK": "market.resolution.market_settle_from_run",
-    "RUN_ANNUL_HOOK": "market.resolution.market_annul_from_run",
-    "RUN_RERESOLVE_HOOK": "market.resolution.market_reresolve_from_run",
 }
 
 LOGGING = {

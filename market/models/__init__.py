@@ -5,6 +5,7 @@ Split by topic; import from ``market.models`` (other modules, e.g. proposals, ca
 from market.models.ledger import Account, LedgerEntry
 from market.models.markets import Comparator, Concept, Forecast, Market, MarketStatus, Outcome, Position
 from market.models.proposals import Proposal, ProposalStatus
+from market.models.runs import MarketRun
 
 __all__ = [
     "Account",
@@ -13,6 +14,7 @@ __all__ = [
     "Forecast",
     "LedgerEntry",
     "Market",
+    "MarketRun",
     "MarketStatus",
     "Outcome",
     "Position",

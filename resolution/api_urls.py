@@ -1,7 +1,7 @@
-"""REST API (/api/v1/) of the experiments app."""
+"""REST API (/api/v1/) of the resolution app: the runs, each shown with its market."""
 from rest_framework.routers import SimpleRouter
 
-from experiments.api import RunViewSet
+from resolution.api import RunViewSet
 
 router = SimpleRouter()
 router.register("runs", RunViewSet, basename="run")

@@ -2,6 +2,7 @@
 ``POST /api/v1/runs/{id}/requeue/``, ``/verify/``, ``/annul/`` and ``/reresolve/``."""
 from __future__ import annotations
 
+from django.db.models import F
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status, viewsets
@@ -9,14 +10,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from experiments import selectors, services
+from experiments import selectors
 from experiments.models import ExperimentRun
+from market.exceptions import MarketError
+from resolution import services
 
 
 class RunSerializer(serializers.ModelSerializer):
-    """Fields of DESIGN.md §9, exactly."""
+    """The run fields of the HTTP contract (docs/architecture.md, "HTTP contract"), exactly."""
 
-    market = serializers.IntegerField(source="market_id", allow_null=True, read_only=True)
+    market = serializers.SerializerMethodField()
     per_seed = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
 
@@ -27,6 +30,13 @@ class RunSerializer(serializers.ModelSerializer):
             "ci_low", "ci_high", "details", "per_seed", "provenance", "decision",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_market(self, run: ExperimentRun) -> int | None:
+        """The market the run was started for (null for a dry run)."""
+        if hasattr(run, "market_pk"):  # annotated by the list query
+            return run.market_pk
+        return services.run_market_id(run_id=run.pk)
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_per_seed(self, run: ExperimentRun) -> list[dict]:
@@ -59,9 +69,10 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
             raise exceptions.ValidationError(
                 {"status": [f"status must be one of {', '.join(ExperimentRun.Status.values)}."]}
             )
-        runs = selectors.runs_list(
-            market_id=int(market) if market else None, status=status_, purpose=params.get("purpose") or None
-        )
+        runs = ExperimentRun.objects.annotate(market_pk=F("market_link__market_id"))
+        if market:
+            runs = runs.filter(market_link__market_id=int(market))
+        runs = selectors.runs_list(runs=runs, status=status_, purpose=params.get("purpose") or None)
         return selectors.runs_visible(user=self.request.user, runs=runs)
 
     @extend_schema(
@@ -99,11 +110,8 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         try:
             report = self._staff_action(func, reason=body.validated_data["reason"], actor=request.user)
-        except Exception as exc:  # market state errors carry a message for the person
-            message = getattr(exc, "message", None)
-            if message is None:
-                raise
-            raise exceptions.ValidationError({"detail": [message]}) from exc
+        except MarketError as exc:  # market state errors carry a message for the person
+            raise exceptions.ValidationError({"detail": [exc.message]}) from exc
         return Response(report)
 
     @extend_schema(

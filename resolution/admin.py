@@ -1,12 +1,13 @@
-"""Admin of experiment runs: status at a glance, the error of a failed run, and staff actions."""
+"""Admin of experiment runs, each with its market: status at a glance, the error of a failed run, and
+staff actions (registered here, not in experiments, because it shows and acts on the market too)."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from experiments import services
 from experiments.models import ExperimentRun, RunSeed
+from resolution import services
 
 
 class RunSeedInline(admin.TabularInline):
@@ -25,8 +26,8 @@ class ExperimentRunAdmin(admin.ModelAdmin):
     list_display = ("id", "market", "purpose", "status", "progress_pct", "decision", "statistic", "ci",
                     "created_at")
     list_filter = ("status", "purpose", "decision")
-    search_fields = ("id", "spec_sha256", "market__title", "message")
-    list_select_related = ("market",)
+    search_fields = ("id", "spec_sha256", "market_link__market__title", "message")
+    list_select_related = ("market_link__market",)
     actions = ("requeue_runs", "verify_runs")
     inlines = [RunSeedInline]
     readonly_fields = (
@@ -40,6 +41,11 @@ class ExperimentRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # runs are created by closing a market, a proposal's dry run, or these actions
 
+    @admin.display(description="market")
+    def market(self, run: ExperimentRun):
+        link = getattr(run, "market_link", None)
+        return link.market if link is not None else None
+
     @admin.display(description="progress")
     def progress_pct(self, run: ExperimentRun) -> str:
         return f"{run.progress:.0%}"
@@ -52,9 +58,10 @@ class ExperimentRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="report")
     def report_link(self, run: ExperimentRun) -> str:
-        if run.market_id is None:
+        market_id = services.run_market_id(run_id=run.pk)
+        if market_id is None:
             return "–"
-        url = reverse("experiments:market-report", args=[run.market_id])
+        url = reverse("resolution:market-report", args=[market_id])
         return format_html('<a href="{}">{}</a>', url, url)
 
     @admin.action(description="Re-queue selected runs (failed or stalled)")
