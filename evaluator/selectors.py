@@ -1,4 +1,4 @@
-"""Reads of the evaluator: community aggregate, leaderboard, calibration, score histories, the
+"""Reads of the evaluator: leaderboard, calibration, score histories, the
 general-factor matrix and its analysis, and the frames behind the CSV exports."""
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from evaluator.calibration import calibration_summary
-from evaluator.community import community_aggregate
-from evaluator.community import community_series as community_series_math
 from evaluator.factor import CONCEPTS
 from evaluator.factor_robust import factor_report
 from evaluator.leaderboard import leaderboard_table
@@ -29,38 +27,6 @@ REFERENCE_LABELS = {
 
 def _option(name: str, default):
     return settings.PATHMARKET.get(name, default)
-
-
-def _forecasts_of(market_id: int) -> tuple[list, list, list]:
-    from market.models import Forecast
-
-    rows = list(
-        Forecast.objects.filter(market_id=market_id).order_by("created_at", "pk")
-        .values_list("user_id", "created_at", "probability_after")
-    )
-    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-
-def community_probability(*, market_id: int) -> float | None:
-    """Current community aggregate (recency-weighted median of each user's latest probability);
-    None before the first forecast."""
-    users, times, probs = _forecasts_of(market_id)
-    if not probs:
-        return None
-    return community_aggregate(users, times, probs)
-
-
-def community_series(*, market_id: int) -> list[dict]:
-    """The community aggregate over time: ``[{"time": datetime, "probability": float, "n_forecasters": int}]``,
-    one point per distinct forecast time (computed live from the forecasts)."""
-    users, times, probs = _forecasts_of(market_id)
-    if not probs:
-        return []
-    frame = community_series_math(users, times, probs)
-    return [
-        {"time": t, "probability": float(p), "n_forecasters": int(n)}
-        for t, p, n in zip(frame["time"], frame["probability"], frame["n_forecasters"])
-    ]
 
 
 # --- scores ------------------------------------------------------------------------------------------

@@ -13,10 +13,10 @@ import math
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evaluator.community import community_series as community_series_math
 from evaluator.models import CommunityPoint, FactorCell, FactorSource, ForecasterKind, Score, ScoreKind
 from evaluator.time_averaged import reference_scores, time_averaged_scores
 from experiments.concepts import LETTERS
+from market.community import community_series as community_series_math
 
 logger = logging.getLogger(__name__)
 

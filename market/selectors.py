@@ -10,6 +10,8 @@ from django.db.models import Count, DecimalField, F, Func, OuterRef, QuerySet, S
 from django.db.models.functions import Coalesce
 
 from experiments.models import ExperimentRun
+from market.community import community_aggregate
+from market.community import community_series as community_series_math
 from market.models import Account, Forecast, Market, Position
 
 ZERO = Decimal(0)
@@ -91,3 +93,33 @@ def market_run_id(*, market_id: int) -> int | None:
     """``run_id`` of the markets API: the latest resolution run's id, or None before closing."""
     run = market_resolution_run(market_id=market_id)
     return run.pk if run else None
+
+
+def _forecasts_of(market_id: int) -> tuple[list, list, list]:
+    rows = list(
+        Forecast.objects.filter(market_id=market_id).order_by("created_at", "pk")
+        .values_list("user_id", "created_at", "probability_after")
+    )
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def community_probability(*, market_id: int) -> float | None:
+    """Current community aggregate (recency-weighted median of each user's latest probability);
+    None before the first forecast."""
+    users, times, probs = _forecasts_of(market_id)
+    if not probs:
+        return None
+    return community_aggregate(users, times, probs)
+
+
+def community_series(*, market_id: int) -> list[dict]:
+    """The community aggregate over time: ``[{"time": datetime, "probability": float, "n_forecasters": int}]``,
+    one point per distinct forecast time (computed live from the forecasts)."""
+    users, times, probs = _forecasts_of(market_id)
+    if not probs:
+        return []
+    frame = community_series_math(users, times, probs)
+    return [
+        {"time": t, "probability": float(p), "n_forecasters": int(n)}
+        for t, p, n in zip(frame["time"], frame["probability"], frame["n_forecasters"])
+    ]

@@ -74,11 +74,9 @@ def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) -> dict:
-    from evaluator.selectors import community_series
-
     history = selectors.market_price_history(market=market)
     # One read of the forecasts: the series' last point is the current community aggregate.
-    community = community_series(market_id=market.pk)
+    community = selectors.community_series(market_id=market.pk)
     end = market.closed_at if market.status != MarketStatus.OPEN and market.closed_at else timezone.now()
     user = request.user
     return {

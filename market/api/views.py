@@ -98,11 +98,9 @@ class MarketDetailView(RetrieveAPIView):
         return selectors.market_list()
 
     def get_object(self) -> Market:
-        from evaluator.selectors import community_probability
-
         market = super().get_object()
         market.price_history = selectors.market_price_history(market=market)
-        market.community_probability = community_probability(market_id=market.pk)
+        market.community_probability = selectors.community_probability(market_id=market.pk)
         return market
 
     @extend_schema(responses={200: s.MarketDetailSerializer, 404: ERROR},

@@ -9,6 +9,7 @@ import pytest
 from evaluator import selectors
 from evaluator.models import CommunityPoint, FactorCell, Score
 from evaluator.services import factor_record, market_scores_recompute
+from market import selectors as market_selectors
 from market.models import Market, MarketStatus
 from tests.evaluator.factories import forecast, make_market, make_user, resolve
 
@@ -121,13 +122,13 @@ def test_forecasts_through_the_market_service_are_scored():
 
 def test_community_selectors_follow_the_latest_forecasts(two_trader_market):
     market, alice, bob = two_trader_market
-    assert selectors.community_probability(market_id=market.pk) == pytest.approx(0.45)
-    series = selectors.community_series(market_id=market.pk)
+    assert market_selectors.community_probability(market_id=market.pk) == pytest.approx(0.45)
+    series = market_selectors.community_series(market_id=market.pk)
     assert [round(p["probability"], 6) for p in series] == [0.8, 0.45]
     assert series[0]["time"] == market.opened_at
     empty = make_market(title="empty")
-    assert selectors.community_probability(market_id=empty.pk) is None
-    assert selectors.community_series(market_id=empty.pk) == []
+    assert market_selectors.community_probability(market_id=empty.pk) is None
+    assert market_selectors.community_series(market_id=empty.pk) == []
 
 
 def test_factor_record_upserts_one_cell_per_setup_and_concept():

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluator.community import community_aggregate, community_series, recency_weights, weighted_median
+from market.community import community_aggregate, community_series, recency_weights, weighted_median
 
 
 def test_recency_weights_hand_computed():

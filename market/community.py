@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from evaluator.scoring import check_binary_forecasts
-from evaluator.time_averaged import to_seconds
+from core.forecasts import check_binary_forecasts, to_seconds
 
 __all__ = ["community_aggregate", "community_series", "recency_weights", "weighted_median"]
 
