@@ -13,12 +13,12 @@ from rest_framework.test import APIClient
 
 from experiments.models import ExperimentRun
 from market.models import Forecast, LedgerEntry, Market, MarketRun, MarketStatus, Position
-from market.models.proposals import Proposal, ProposalStatus
 from market.services import forecast_place, market_close
-from market.services.proposals import proposal_create, proposal_dry_run
+from proposals.models import Proposal, ProposalStatus
+from proposals.services import proposal_create, proposal_dry_run
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client
-from tests.market.test_proposals_pages import form_data
+from tests.proposals.support import proposal_body, token_client
+from tests.proposals.test_pages import form_data
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def test_forms_refuse_posts_without_a_csrf_token(alice, staff, failed_run):
         (as_staff, f"/runs/{failed_run.pk}/verify/", {}),
         (as_staff, f"/runs/{failed_run.pk}/annul/", {"reason": "forged"}),
         (as_staff, f"/runs/{failed_run.pk}/reresolve/", {"reason": "forged"}),
-        (as_staff, "/admin/market/proposal/", {"action": "approve_proposals", "_selected_action": [proposal.pk]}),
+        (as_staff, "/admin/proposals/proposal/", {"action": "approve_proposals", "_selected_action": [proposal.pk]}),
         (as_staff, "/admin/market/market/", {"action": "annul_markets", "_selected_action": [market.pk]}),
         (anonymous, "/accounts/register/", {"username": "mallory", "password1": "x-Long-pass-123",
                                             "password2": "x-Long-pass-123"}),

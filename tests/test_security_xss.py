@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from market.services import account_open, forecast_place, market_close, market_resolve
-from market.services.proposals import proposal_create
+from proposals.services import proposal_create
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client
+from tests.proposals.support import proposal_body, token_client
 from tests.scoring_support import scores_recomputed_on_commit
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from market.models import Comparator, Concept
-from market.models.proposals import REASON_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 from market.specs import CriterionError, spec_validate, statistic_name
+from proposals.models import REASON_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 
 FIELDS = ("concept", "title", "text", "spec", "statistic", "comparator", "threshold", "close_time", "liquidity")
 REQUIRED = ("concept", "title", "text", "spec", "statistic", "comparator", "threshold", "close_time")

@@ -7,9 +7,9 @@ from django.utils import timezone
 from experiments import registry
 from experiments.models import ExperimentRun
 from market.models import LedgerEntry, Market, MarketStatus
-from market.models.proposals import Proposal, ProposalStatus
 from market.reconcile import ledger_reconcile
-from market.services.proposals import (
+from proposals.models import Proposal, ProposalStatus
+from proposals.services import (
     ProposalForbidden,
     ProposalInvalid,
     ProposalStateError,
@@ -21,7 +21,7 @@ from market.services.proposals import (
 )
 from tests.experiments.pipeline_support import eager_celery  # noqa: F401 - fixture
 from tests.market.factories import UserFactory
-from tests.market.proposal_support import proposal_body, with_params, with_spec
+from tests.proposals.support import proposal_body, with_params, with_spec
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from experiments.models import ExperimentRun
 from market.models import Market
-from market.models.proposals import Proposal, ProposalStatus
-from market.services.proposals import proposal_create, proposal_reject
+from proposals.models import Proposal, ProposalStatus
+from proposals.services import proposal_create, proposal_reject
 from tests.market.factories import UserFactory
-from tests.market.proposal_support import proposal_body
+from tests.proposals.support import proposal_body
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +141,7 @@ def test_review_actions_are_post_only(client, staff, proposal):
 
 
 def test_the_market_page_shows_the_approved_question_as_sanitised_markdown(client, user, staff):
-    from market.services.proposals import proposal_approve
+    from proposals.services import proposal_approve
 
     body = proposal_body(text="Do seeds **disagree**? See [the essay](https://example.org/).\n\n<script>x()</script>")
     market = proposal_approve(proposal=proposal_create(proposer=user, data=body), reviewer=staff)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from market.models.proposals import Proposal, ProposalStatus
+from proposals.models import Proposal, ProposalStatus
 
 
 def proposal_list(*, user: AbstractBaseUser, status: str | None = None, mine: bool = False) -> QuerySet[Proposal]:

@@ -1,4 +1,4 @@
-"""Admin for proposals (imported by market.admin): read-only rows, reviewed only through the services,
+"""Admin for proposals: read-only rows, reviewed only through the services,
 with the actions "Approve" and "Reject with a reason…" (an intermediate page asks for the reason)."""
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from market.models.proposals import REASON_MAX_LENGTH, Proposal
-from market.services.proposals import (
+from core.admin import ReadOnlyAdmin
+from proposals.models import REASON_MAX_LENGTH, Proposal
+from proposals.services import (
     ProposalForbidden,
     ProposalInvalid,
     ProposalStateError,
@@ -50,7 +51,7 @@ def reject_proposals(modeladmin, request, queryset):  # noqa: ANN001
         _review(modeladmin, request, queryset,
                 lambda p: proposal_reject(proposal=p, reviewer=request.user, reason=reason), "Rejected")
         return None
-    return TemplateResponse(request, "admin/market/proposal/reject.html", {
+    return TemplateResponse(request, "admin/proposals/proposal/reject.html", {
         **modeladmin.admin_site.each_context(request),
         "title": "Reject proposals",
         "opts": modeladmin.model._meta,
@@ -61,19 +62,10 @@ def reject_proposals(modeladmin, request, queryset):  # noqa: ANN001
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(ReadOnlyAdmin):
     list_display = ("id", "title", "concept", "proposer", "status", "created_at", "market")
     list_filter = ("status", "concept")
     search_fields = ("title", "text", "proposer__username", "spec_sha256")
     list_select_related = ("proposer", "market")
     readonly_fields = [f.name for f in Proposal._meta.fields]
     actions = [approve_proposals, reject_proposals]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from market.models import Comparator, Concept
-from market.models.proposals import TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
-from market.proposal_input import liquidity_bounds, registry_catalog
 from market.specs import statistic_name
+from proposals.input import liquidity_bounds, registry_catalog
+from proposals.models import TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 
 PARAM_PREFIX = "param_"
 # proposal_clean field → form field.

@@ -18,13 +18,14 @@ from rest_framework.response import Response
 from core.api.errors import ERROR
 from core.api.parsers import NaNTolerantJSONParser
 from core.api.throttling import UserScopedThrottle
-from market import proposal_selectors
 from market.api.evidence import WARNING as EVIDENCE_WARNING
 from market.models import Comparator, Concept
-from market.models.proposals import Proposal, ProposalStatus
-from market.proposal_input import cost_estimate, registry_catalog, spec_clean
 from market.sanitize import markdown_to_html
-from market.services.proposals import (
+from market.specs import CriterionError
+from proposals import selectors as proposal_selectors
+from proposals.input import cost_estimate, registry_catalog, spec_clean
+from proposals.models import Proposal, ProposalStatus
+from proposals.services import (
     ProposalForbidden,
     ProposalInvalid,
     ProposalStateError,
@@ -33,7 +34,6 @@ from market.services.proposals import (
     proposal_dry_run,
     proposal_reject,
 )
-from market.specs import CriterionError
 
 
 class ProposalsThrottle(UserScopedThrottle):

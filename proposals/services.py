@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from market.exceptions import MarketError
 from market.models import Market
-from market.models.proposals import Proposal, ProposalStatus
-from market.proposal_input import cost_estimate, proposal_clean, reason_clean
 from market.services.lifecycle import market_open
 from market.specs import CriterionError
+from proposals.input import cost_estimate, proposal_clean, reason_clean
+from proposals.models import Proposal, ProposalStatus
 
 
 class ProposalInvalid(MarketError, ValueError):
@@ -146,7 +146,7 @@ def dry_run_spec(spec: dict) -> dict:
     seeds, and the tiny value of every parameter the tiny preset shrinks (steps, width, bootstrap size …);
     the proposer's other parameter choices are kept, so the dry run checks the spec as proposed."""
     from experiments.registry import validate_spec
-    from market.proposal_input import registry_catalog
+    from proposals.input import registry_catalog
 
     presets = registry_catalog()[spec["concept"]]["tasks"][spec["task"]]["presets"]
     tiny, default = presets["tiny"], presets["default"]

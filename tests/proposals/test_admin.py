@@ -2,13 +2,13 @@
 import pytest
 
 from market.models import Market, MarketStatus
-from market.models.proposals import ProposalStatus
-from market.services.proposals import proposal_create
+from proposals.models import ProposalStatus
+from proposals.services import proposal_create
 from tests.market.factories import UserFactory
-from tests.market.proposal_support import proposal_body
+from tests.proposals.support import proposal_body
 
 pytestmark = pytest.mark.django_db
-CHANGELIST = "/admin/market/proposal/"
+CHANGELIST = "/admin/proposals/proposal/"
 
 
 @pytest.fixture
@@ -62,3 +62,9 @@ def test_the_admin_actions_are_closed_to_non_staff(client, user):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.PENDING and Market.objects.count() == 0
+
+
+def test_old_admin_addresses_of_proposals_redirect_to_the_proposals_app(admin_client):
+    response = admin_client.get("/admin/market/proposal/?status__exact=pending")
+    assert response.status_code == 301
+    assert response["Location"] == "/admin/proposals/proposal/?status__exact=pending"

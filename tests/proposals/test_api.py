@@ -4,10 +4,10 @@ from rest_framework.test import APIClient
 
 from experiments.models import ExperimentRun
 from market.models import Market
-from market.models.proposals import Proposal
-from market.services.proposals import proposal_create
+from proposals.models import Proposal
+from proposals.services import proposal_create
 from tests.market.factories import UserFactory
-from tests.market.proposal_support import proposal_body, token_client, with_params
+from tests.proposals.support import proposal_body, token_client, with_params
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/proposals/"

@@ -1,10 +1,11 @@
-"""Proposals: a user's suggestion of a new market, reviewed by staff (DESIGN.md §7)."""
+"""Proposals: a user's suggestion of a new market, reviewed by staff (docs/proposals.md)."""
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from experiments.models import ExperimentRun
 from market.models.markets import Comparator, Concept, Market
 
 
@@ -46,13 +47,14 @@ class Proposal(models.Model):
     )
     # The latest tiny-preset check of the spec (earlier ones stay in experiments.ExperimentRun).
     dry_run = models.ForeignKey(
-        "experiments.ExperimentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ExperimentRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "market_proposal"  # the table the market app created (proposals moved here with its rows)
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="proposal_status_time")]
         constraints = [

@@ -12,13 +12,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from experiments.evidence.selectors import criterion_evidence
-from market import proposal_selectors
-from market.api.proposals import DryRunsThrottle, ProposalsThrottle
-from market.models.proposals import Proposal, ProposalStatus
-from market.proposal_forms import ProposalForm
-from market.proposal_input import cost_estimate, registry_catalog, spec_clean
 from market.sanitize import markdown_to_html
-from market.services.proposals import (
+from market.specs import CriterionError, criterion_in_words
+from proposals import selectors as proposal_selectors
+from proposals.api import DryRunsThrottle, ProposalsThrottle
+from proposals.forms import ProposalForm
+from proposals.input import cost_estimate, registry_catalog, spec_clean
+from proposals.models import Proposal, ProposalStatus
+from proposals.services import (
     ProposalForbidden,
     ProposalInvalid,
     ProposalStateError,
@@ -27,7 +28,6 @@ from market.services.proposals import (
     proposal_dry_run,
     proposal_reject,
 )
-from market.specs import CriterionError, criterion_in_words
 
 
 def _throttled(request: HttpRequest, throttle_class: type) -> str | None:
@@ -64,7 +64,7 @@ def _form_page(request: HttpRequest, form: ProposalForm, param_errors: dict | No
     concept, task, preset = form.selected()
     catalog = registry_catalog()
     source = form.data if form.is_bound else {}
-    return render(request, "market/proposals/new.html", {
+    return render(request, "proposals/new.html", {
         "form": form,
         "params": form.param_rows(param_errors),
         "selected": {"concept": concept, "task": task, "preset": preset, "arch": source.get("arch", "")},
@@ -107,7 +107,7 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
 def proposal_list(request: HttpRequest) -> HttpResponse:
     mine = list(proposal_selectors.proposal_list(user=request.user, mine=True)[:200])
     queue = list(proposal_selectors.proposal_review_queue(user=request.user)[:200])
-    return render(request, "market/proposals/list.html", {
+    return render(request, "proposals/list.html", {
         "mine": mine, "queue": queue, "statuses": ProposalStatus,
     })
 
@@ -122,7 +122,7 @@ def _visible(request: HttpRequest, pk: int) -> Proposal:
 @login_required
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _visible(request, pk)
-    return render(request, "market/proposals/detail.html", {
+    return render(request, "proposals/detail.html", {
         "proposal": proposal,
         "text_html": markdown_to_html(proposal.text),
         "criterion_words": criterion_in_words(
