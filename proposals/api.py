@@ -1,4 +1,4 @@
-"""Proposals API (DESIGN.md §9): ``/api/v1/proposals/`` and its ``approve``, ``reject`` and ``dry_run`` actions,
+"""Proposals API (docs/proposals.md): ``/api/v1/proposals/`` and its ``approve``, ``reject`` and ``dry_run`` actions,
 plus the registry ``catalog`` and a cost ``estimate`` for building a spec."""
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from market.models import Comparator, Concept
 from market.sanitize import markdown_to_html
 from market.specs import CriterionError
 from proposals import selectors as proposal_selectors
-from proposals.input import cost_estimate, registry_catalog, spec_clean
-from proposals.models import Proposal, ProposalStatus
+from proposals.input import TITLE_MIN_LENGTH, cost_estimate, registry_catalog, spec_clean
+from proposals.models import TEXT_MAX_LENGTH, TITLE_MAX_LENGTH, Proposal, ProposalStatus
 from proposals.services import (
     ProposalForbidden,
     ProposalInvalid,
@@ -55,11 +55,13 @@ class SpecSerializer(serializers.Serializer):
 
 
 class ProposalInputSerializer(serializers.Serializer):
-    """Documents the request body; the service checks it (one message per bad field)."""
+    """The request body as the OpenAPI document shows it. It validates nothing: the body goes as it is to
+    ``proposal_create``, whose ``proposal_clean`` is the one validation layer of the form and the API
+    (one message per bad field). Its bounds are the same constants."""
 
     concept = serializers.ChoiceField(choices=Concept.choices)
-    title = serializers.CharField(max_length=200)
-    text = serializers.CharField(help_text="Markdown; sanitised when shown")
+    title = serializers.CharField(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH)
+    text = serializers.CharField(max_length=TEXT_MAX_LENGTH, help_text="Markdown; sanitised when shown")
     spec = SpecSerializer()
     statistic = serializers.CharField(help_text="must be the concept's statistic (see the catalog)")
     comparator = serializers.ChoiceField(choices=Comparator.choices)

@@ -1,7 +1,7 @@
 """The web proposal form: plain fields here, the spec's parameters from the registry catalog.
 
-The form only converts text to numbers and dates; every rule lives in ``proposal_clean`` (shared
-with the API), whose errors are mapped back onto the inputs (``spec.params.steps`` → the steps box).
+The form only converts text to numbers; every rule lives in ``proposal_clean`` (shared with the API),
+whose errors are mapped back onto the inputs (``spec.params.steps`` → the steps box).
 """
 from __future__ import annotations
 
@@ -31,26 +31,36 @@ def _default_close() -> str:
     return (timezone.now() + timedelta(days=14)).strftime("%Y-%m-%dT%H:%M")
 
 
+def _choice(choices, **attrs: Any) -> forms.CharField:
+    """A drop-down whose value the service checks (``proposal_clean``), not the form."""
+    return forms.CharField(required=False, widget=forms.Select(choices=choices, attrs=attrs))
+
+
 class ProposalForm(forms.Form):
-    concept = forms.ChoiceField(choices=Concept.choices, widget=forms.Select(attrs={"id": "concept"}))
-    title = forms.CharField(max_length=TITLE_MAX_LENGTH, widget=forms.TextInput(attrs={"size": 70, "id": "title"}))
+    """HTML inputs → the proposal data of ``proposal_create``. No rule is checked here: every field is
+    optional to the form and only numbers are converted; ``proposal_clean`` (the one validation layer,
+    shared with the API) checks everything and its messages come back on the inputs. The HTML
+    ``maxlength``/``required`` attributes are hints for the browser, taken from the same constants."""
+
+    concept = _choice(Concept.choices, id="concept")
+    title = forms.CharField(required=False, strip=False,
+                            widget=forms.TextInput(attrs={"size": 70, "id": "title", "maxlength": TITLE_MAX_LENGTH}))
     text = forms.CharField(
-        max_length=TEXT_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "id": "text"}),
+        required=False, strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "id": "text", "maxlength": TEXT_MAX_LENGTH}),
         help_text="Markdown (links, emphasis, lists, code); HTML is shown as text.",
     )
-    task = forms.CharField(max_length=40, widget=forms.Select(attrs={"id": "task"}))
-    arch = forms.CharField(max_length=40, required=False, widget=forms.Select(attrs={"id": "arch"}))
-    preset = forms.ChoiceField(choices=[("default", "default"), ("tiny", "tiny")], initial="default",
-                               widget=forms.Select(attrs={"id": "preset"}))
+    task = forms.CharField(required=False, widget=forms.Select(attrs={"id": "task"}))
+    arch = forms.CharField(required=False, widget=forms.Select(attrs={"id": "arch"}))
+    preset = _choice([("default", "default"), ("tiny", "tiny")], id="preset")
     seeds = forms.IntegerField(required=False, widget=forms.NumberInput(attrs={"id": "seeds", "step": 1}),
                                help_text="Leave empty for the preset's number of seeds.")
     seed_budget = forms.IntegerField(required=False, widget=forms.NumberInput(attrs={"id": "seed_budget", "step": 1}),
                                      help_text="Most seeds if the confidence interval straddles the threshold.")
-    comparator = forms.ChoiceField(choices=Comparator.choices, widget=forms.Select(attrs={"id": "comparator"}))
-    threshold = forms.FloatField(widget=forms.NumberInput(attrs={"id": "threshold", "step": "any"}))
-    close_time = forms.DateTimeField(
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+    comparator = _choice(Comparator.choices, id="comparator")
+    threshold = forms.FloatField(required=False, widget=forms.NumberInput(attrs={"id": "threshold", "step": "any"}))
+    close_time = forms.CharField(
+        required=False,
         widget=forms.DateTimeInput(attrs={"id": "close_time", "type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="UTC.",
     )
@@ -63,8 +73,9 @@ class ProposalForm(forms.Form):
         self.fields["liquidity"].help_text = f"LMSR b, {low:g}–{high:g} (default {default_b:g})."
         self.fields["liquidity"].widget.attrs.update(min=low, max=high, placeholder=f"{default_b:g}")
         self.fields["close_time"].initial = _default_close()
+        self.fields["preset"].initial = "default"
         available = registry_catalog()
-        self.fields["concept"].choices = [(k, v) for k, v in Concept.choices if k in available]
+        self.fields["concept"].widget.choices = [(k, v) for k, v in Concept.choices if k in available]
 
     def selected(self) -> tuple[str, str, str]:
         """(concept, task, preset) the parameter inputs are drawn for: posted values when valid, else defaults."""
@@ -109,7 +120,7 @@ class ProposalForm(forms.Form):
                 spec[key] = cd[key]
         data = {
             "concept": cd["concept"], "title": cd["title"], "text": cd["text"], "spec": spec,
-            "statistic": statistic_name(cd["concept"]),
+            "statistic": statistic_name(cd["concept"]) if cd["concept"] in registry_catalog() else "",
             "comparator": cd["comparator"], "threshold": cd["threshold"], "close_time": cd["close_time"],
         }
         if cd.get("liquidity") is not None:
