@@ -1,8 +1,8 @@
 """The link from a market to its runs moves to the market's side (experiments imports no other app).
 
 Creates ``MarketRun`` and copies every ``experiments_experimentrun.market_id`` into it; the column is
-dropped afterwards by ``experiments.0002_run_forgets_market``. Reversible: going back copies the links
-into the column again.
+dropped afterwards by ``experiments.0002_run_forgets_market``. Reversible: going back,
+``experiments.0002`` copies the links into the column again before its constraints return.
 """
 import django.db.models.deletion
 from django.db import migrations, models
@@ -18,13 +18,6 @@ def copy_links_from_runs(apps, schema_editor):
     # auto_now_add stamped "now": keep the run's own creation time instead.
     for pk, _, created_at in rows:
         MarketRun.objects.filter(run_id=pk).update(created_at=created_at)
-
-
-def copy_links_to_runs(apps, schema_editor):
-    ExperimentRun = apps.get_model("experiments", "ExperimentRun")
-    MarketRun = apps.get_model("market", "MarketRun")
-    for run_id, market_id in MarketRun.objects.values_list("run_id", "market_id"):
-        ExperimentRun.objects.filter(pk=run_id).update(market_id=market_id)
 
 
 class Migration(migrations.Migration):
@@ -46,5 +39,5 @@ class Migration(migrations.Migration):
                 'ordering': ['market', 'run'],
             },
         ),
-        migrations.RunPython(copy_links_from_runs, copy_links_to_runs),
+        migrations.RunPython(copy_links_from_runs, migrations.RunPython.noop)  # back: experiments.0002,
     ]
