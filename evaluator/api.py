@@ -1,4 +1,4 @@
-"""REST API of the evaluator (DESIGN.md §9): leaderboard, general factor, calibration. Views validate
+"""REST API of the evaluator (docs/evaluator.md, "API"): leaderboard, general factor, calibration. Views validate
 the query, call one selector and return its JSON-ready result."""
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def run_per_seed_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 def run_result_json(request: HttpRequest, run_id: int) -> JsonResponse:
-    """The §4.3 JSON object of a finished run (404 until it has one)."""
+    """The run_experiment --json object (docs/experiments.md) of a finished run (404 until it has one)."""
     run = get_object_or_404(selectors.runs_visible(user=request.user), pk=run_id)
     if not run.result:
         return JsonResponse({"detail": f"run {run.pk} has no result yet (status {run.status})."}, status=404)

@@ -28,7 +28,7 @@ REQUIRED = ("concept", "title", "text", "spec", "statistic", "comparator", "thre
 TITLE_MIN_LENGTH = 8
 MIN_HORIZON = timedelta(hours=1)  # a market must stay open at least this long after submission
 MAX_HORIZON = timedelta(days=730)
-THRESHOLD_BOUND = 1e6  # |threshold|; every statistic of DESIGN.md §4 is far inside this
+THRESHOLD_BOUND = 1e6  # |threshold|; every statistic of docs/protocols.md is far inside this
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and unpaired surrogates
 
 

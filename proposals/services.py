@@ -1,4 +1,4 @@
-"""Proposals (DESIGN.md §7): submit, approve (opens the market), reject with a reason, dry-run the spec.
+"""Proposals (docs/proposals.md): submit, approve (opens the market), reject with a reason, dry-run the spec.
 
 Every function checks who may act, so the API, the web pages and the admin follow the same rules.
 """

@@ -1,4 +1,4 @@
-"""REST API (/api/v1/) of the market app — paths as in DESIGN.md §9."""
+"""REST API (/api/v1/) of the market app — paths as in docs/architecture.md, "HTTP contract"."""
 from django.urls import path
 
 from market.api import views

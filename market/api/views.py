@@ -1,4 +1,4 @@
-"""REST API of the market app (DESIGN.md §9). Views validate input, call one service or selector, and
+"""REST API of the market app (docs/markets.md, "REST API"). Views validate input, call one service or selector, and
 serialize the result; errors use the project-wide JSON shape of core.api.errors."""
 from __future__ import annotations
 

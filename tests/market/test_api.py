@@ -1,4 +1,4 @@
-"""REST API (/api/v1/): every endpoint of DESIGN.md §9 owned by the market app, and its errors."""
+"""REST API (/api/v1/): every endpoint owned by the market app (docs/architecture.md, "HTTP contract"), and its errors."""
 import re
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Proposals API (DESIGN.md §9): submit, list, approve, reject, dry run, catalog and cost estimate."""
+"""Proposals API (docs/proposals.md): submit, list, approve, reject, dry run, catalog and cost estimate."""
 import pytest
 from rest_framework.test import APIClient
 
