@@ -1,7 +1,7 @@
 """Proposals move from the market app into their own app, rows and all.
 
 The table stays ``market_proposal`` (``db_table``): this migration only tells Django's state that the
-model now belongs here (``SeparateDatabaseAndState``, no SQL), and ``market.0006_delete_proposal``
+model now belongs here (``SeparateDatabaseAndState``, no SQL), and ``market.0007_delete_proposal``
 removes it from the market's state the same way. The content type follows, so admin permissions and
 log entries keep pointing at the same rows.
 """
@@ -31,8 +31,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('experiments', '0002_run_forgets_market'),
-        ('market', '0006_delete_proposal'),
+        ('experiments', '0004_run_forgets_market'),
+        ('market', '0007_delete_proposal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
             name='Proposal',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('concept', models.CharField(choices=[('A', 'A. Variance across runs'), ('B', 'B. Small changes'), ('C', 'C. Distinct clusters'), ('D', 'D. Stability of clusters'), ('E', 'E. Mid-training predictiveness'), ('F', 'F. Early interventions'), ('G', 'G. Survival of circuits'), ('H', 'H. Closed-form inductive bias')], max_length=1)),
+                ('concept', models.CharField(choices=[('A', 'A. Variance across runs'), ('B', 'B. Sensitivity to small changes'), ('C', 'C. Distinct clusters'), ('D', 'D. Stability of clusters'), ('E', 'E. Predictive power of the mid-training model'), ('F', 'F. Sensitivity to early interventions'), ('G', 'G. Survival of circuits'), ('H', 'H. Closed-form inductive bias')], max_length=1)),
                 ('title', models.CharField(max_length=200)),
                 ('text', models.TextField(max_length=8000)),
                 ('spec', models.JSONField()),

@@ -1,5 +1,5 @@
 """A run no longer knows its market: the link now lives in ``market.MarketRun`` (copied there by
-``market.0005_marketrun``, which this migration waits for). The one-active-resolution-run rule is kept
+``market.0006_marketrun``, which this migration waits for). The one-active-resolution-run rule is kept
 by ``market.services.runs`` under the market's row lock."""
 from django.db import migrations
 
@@ -15,8 +15,8 @@ def copy_links_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('experiments', '0001_initial'),
-        ('market', '0005_marketrun'),
+        ('experiments', '0003_survey'),
+        ('market', '0006_marketrun'),
     ]
 
     operations = [

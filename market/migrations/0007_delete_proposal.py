@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('market', '0005_marketrun'),
+        ('market', '0006_marketrun'),
     ]
 
     operations = [
