@@ -290,7 +290,8 @@ def factor_summary(*, matrix: pd.DataFrame | None = None) -> dict:
     -------
     dict
         The pooled :class:`~evaluator.factor.FactorResult` (rank transform) as a dict, which keeps the
-        DESIGN §9 fields (``pc1_share, pc1_ci, null_p95, loadings, …``), plus ``n_setups``,
+        API fields of docs/architecture.md, "HTTP contract" (``pc1_share, pc1_ci, null_p95, loadings,
+        …``), plus ``n_setups``,
         ``matrix`` (rows with None for missing cells), ``concepts``, ``statistics`` (letter → name),
         ``provenance``, ``data_version``, and the robustness report of
         :func:`evaluator.factor_robust.factor_report`: ``estimates``, ``leave_one_task_out``,
