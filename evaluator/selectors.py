@@ -18,6 +18,7 @@ from evaluator.factor_robust import factor_report
 from evaluator.leaderboard import leaderboard_table
 from evaluator.models import FactorCell, ForecasterKind, Score, ScoreKind
 from experiments.concepts import CONCEPTS as CONCEPT_INFO
+from market.models import Forecast
 
 REFERENCE_LABELS = {
     ForecasterKind.MARKET_PRICE: "market price",
@@ -348,8 +349,6 @@ def factor_export(*, matrix: pd.DataFrame | None = None) -> tuple[list[str], pd.
 
 def forecasts_frame(*, user: AbstractBaseUser | None = None) -> pd.DataFrame:
     """Every forecast (the public trade history), or one user's: one row per trade."""
-    from market.models import Forecast
-
     qs = Forecast.objects.all()
     if user is not None:
         qs = qs.filter(user=user)

@@ -17,6 +17,7 @@ from evaluator.models import CommunityPoint, FactorCell, FactorSource, Forecaste
 from evaluator.time_averaged import reference_scores, time_averaged_scores
 from experiments.concepts import LETTERS
 from market.community import community_series as community_series_math
+from market.models import Forecast, Market, MarketStatus, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,6 @@ def market_scores_recompute(*, market_id: int) -> int:
     int
         Score rows written: 0 for an annulled or unresolved market (whose rows are all removed).
     """
-    from market.models import Forecast, Market, MarketStatus, Outcome
 
     with transaction.atomic():
         market = Market.objects.select_for_update(of=("self",)).get(pk=market_id)
