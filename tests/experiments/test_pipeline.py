@@ -205,8 +205,20 @@ def test_a_spec_that_no_longer_validates_records_a_failed_run_instead_of_blockin
 
 
 def test_a_dry_run_without_a_market_runs_and_decides_nothing(eager_celery, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.run_enqueue(spec={**TINY_SPEC, "seeds": 2, "seed_budget": 2}, purpose="dry_run")
+    from experiments.signals import run_status_changed
+
+    heard: list[tuple[int, str]] = []
+
+    def listen(sender, *, run, **kwargs):
+        heard.append((run.pk, run.status))
+
+    run_status_changed.connect(listen, dispatch_uid="test.dry_run_listener")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.run_enqueue(spec={**TINY_SPEC, "seeds": 2, "seed_budget": 2}, purpose="dry_run")
+    finally:
+        run_status_changed.disconnect(dispatch_uid="test.dry_run_listener")
+    assert heard == [(run.pk, "running"), (run.pk, "succeeded")]  # the one interface listeners use
     run.refresh_from_db()
     assert run.status == "succeeded" and not MarketRun.objects.filter(run=run).exists()
     assert run.decision == "" and run.settlement == {} and run.statistic is not None
