@@ -8,8 +8,10 @@ from market.views import LoginView, admin_login
 urlpatterns = [
     path("admin/login/", admin_login),  # the login rate limit; before the admin's own login URL
     # Proposals moved out of the market app: old admin bookmarks land on the new place.
-    re_path(r"^admin/market/proposal/(?P<rest>.*)$",
-            RedirectView.as_view(url="/admin/proposals/proposal/%(rest)s", permanent=True, query_string=True)),
+    re_path(
+        r"^admin/market/proposal/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/proposals/proposal/%(rest)s", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),  # rate-limited; before auth's own
     path("accounts/", include("django.contrib.auth.urls")),

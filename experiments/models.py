@@ -55,7 +55,8 @@ class ExperimentRun(models.Model):
     decision = models.CharField(max_length=16, blank=True, default="")  # yes / no / annul / "" (none)
     decision_reason = models.TextField(blank=True, default="")
     history = models.JSONField(default=list, blank=True)  # one entry per decision round
-    result = models.JSONField(default=dict, blank=True)  # the run_experiment --json object (docs/experiments.md), as in result.json
+    # The run_experiment --json object (docs/experiments.md), as in result.json.
+    result = models.JSONField(default=dict, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
     artifacts = models.JSONField(default=dict, blank=True)  # name → path relative to MEDIA_ROOT
     settlement = models.JSONField(default=dict, blank=True)  # what the resolution listener reported

@@ -90,10 +90,12 @@ def market_settle_from_run(*, run_id: int) -> dict:
         note = f"Run {run.pk}: {run.decision_reason}"
         if run.decision in ("yes", "no"):
             result = market_resolve(market=market.pk, outcome=run.decision, note=note)
-            report = {"action": "resolved", "outcome": run.decision, "paid": str(result.paid), "winners": result.winners}
+            report = {"action": "resolved", "outcome": run.decision, "paid": str(result.paid),
+                      "winners": result.winners}
         elif run.decision == "annul":
             annulled = market_annul(market=market.pk, reason=note)
-            report = {"action": "annulled", "refunded": str(annulled.refunded), "reversed": str(annulled.reversed)}
+            report = {"action": "annulled", "refunded": str(annulled.refunded),
+                      "reversed": str(annulled.reversed)}
         else:
             return {"action": "none"}
         report["factor"] = _record_factor(run)
@@ -140,7 +142,8 @@ def run_annul_market(*, run_id: int, reason: str, actor=None) -> dict:
         raise RunError("the run is still active; wait for it to finish or fail")
     who = f" by {actor.get_username()}" if actor is not None else ""
     result = market_annul(market=market_id, reason=f"Annulled{who} after run {run.pk}: {reason}")
-    return {"action": "annulled", "refunded": str(result.refunded), "already_annulled": result.already_annulled}
+    return {"action": "annulled", "refunded": str(result.refunded),
+            "already_annulled": result.already_annulled}
 
 
 def run_reresolve_market(*, run_id: int, reason: str, actor=None) -> dict:

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from experiments import selectors as run_selectors
-from experiments.models import ExperimentRun
 from experiments.charts import Interval, ci_chart_svg
+from experiments.models import ExperimentRun
 from market import selectors as market_selectors
 from market.exceptions import MarketError
 from market.models import Market
@@ -41,7 +41,8 @@ def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
     verifications = run_selectors.run_verifications(run=run) if run else []
     per_seed = run_selectors.run_per_seed(run=run) if run else []
     columns = run_selectors.per_seed_columns(per_seed)
-    finished = [r for r in [run, *verifications] if r is not None and r.status == ExperimentRun.Status.SUCCEEDED]
+    finished = [r for r in [run, *verifications]
+                if r is not None and r.status == ExperimentRun.Status.SUCCEEDED]
     chart = ci_chart_svg(
         [_interval("resolution run" if r is run else f"verify #{r.pk}", r) for r in finished],
         threshold=float(market.threshold),
@@ -60,7 +61,8 @@ def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
         "active": bool(run and not run.is_terminal),
         "main_run_id": run.pk if run and not run.is_terminal else None,
-        "poll_ids": ([run.pk] if run and not run.is_terminal else []) + [v.pk for v in verifications if not v.is_terminal],
+        "poll_ids": ([run.pk] if run and not run.is_terminal else [])
+        + [v.pk for v in verifications if not v.is_terminal],
     }
     return render(request, "resolution/report.html", context)
 

@@ -47,14 +47,15 @@ def _old_rows(apps) -> dict:
         comparator=">=", threshold=0.1, status="closed", opened_at=now, close_time=now + timedelta(days=1),
         closed_at=now,
     )
-    resolution = Run.objects.create(market=market, purpose="resolution", status="failed", spec=spec, spec_sha256=SHA)
-    verify = Run.objects.create(market=market, purpose="verify", verifies=resolution, spec=spec, spec_sha256=SHA,
-                                status="succeeded")
+    resolution = Run.objects.create(market=market, purpose="resolution", status="failed", spec=spec,
+                                    spec_sha256=SHA)
+    verify = Run.objects.create(market=market, purpose="verify", verifies=resolution, spec=spec,
+                                spec_sha256=SHA, status="succeeded")
     dry = Run.objects.create(purpose="dry_run", spec=spec, spec_sha256=SHA, requested_by=user)
     proposal = Proposal.objects.create(
         proposer=user, concept="A", title="An old proposal", text="*text*", spec=spec, spec_sha256=SHA,
-        statistic="dis_ood", comparator=">=", threshold=0.1, close_time=now + timedelta(days=2), liquidity=50.0,
-        dry_run=dry,
+        statistic="dis_ood", comparator=">=", threshold=0.1, close_time=now + timedelta(days=2),
+        liquidity=50.0, dry_run=dry,
     )
     return {"market": market.pk, "runs": (resolution.pk, verify.pk, dry.pk), "proposal": proposal.pk,
             "user": user.pk}
@@ -76,7 +77,8 @@ def test_runs_stay_linked_and_proposals_stay_put_across_the_split(old_schema):
     assert ExperimentRun.objects.get(pk=verify).verifies_id == resolution
     assert not MarketRun.objects.filter(run_id=dry).exists()
     proposal = Proposal.objects.get(pk=ids["proposal"])
-    assert (proposal.title, proposal.proposer_id, proposal.dry_run_id) == ("An old proposal", ids["user"], dry)
+    assert (proposal.title, proposal.proposer_id) == ("An old proposal", ids["user"])
+    assert proposal.dry_run_id == dry
     assert Proposal._meta.db_table == "market_proposal"
 
 
@@ -86,6 +88,6 @@ def test_going_back_puts_each_market_id_on_its_run_again(old_schema):
     apps = _migrate(OLD).loader.project_state(OLD[:2]).apps
     Run = apps.get_model("experiments", "ExperimentRun")
     resolution, verify, dry = ids["runs"]
-    assert dict(Run.objects.values_list("pk", "market_id")) == {resolution: ids["market"], verify: ids["market"],
-                                                               dry: None}
+    expected = {resolution: ids["market"], verify: ids["market"], dry: None}
+    assert dict(Run.objects.values_list("pk", "market_id")) == expected
     assert apps.get_model("market", "Proposal").objects.get(pk=ids["proposal"]).title == "An old proposal"

@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # The error body, for the OpenAPI schema of every view (``responses={400: ERROR, …}``).
-ERROR = inline_serializer("Error", {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)})
+ERROR = inline_serializer(
+    "Error", {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)}
+)
 
 
 def _first_message(data: Any) -> str:
@@ -46,7 +48,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": "The request body is too large (the limit is "
                          f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KiB)."},
                         status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    if isinstance(exc, RecursionError) and "JSON" in str(exc):  # json.loads on '[[[[…' (DRF catches only ValueError)
+    # json.loads on '[[[[…' (DRF catches only ValueError)
+    if isinstance(exc, RecursionError) and "JSON" in str(exc):
         exc = exceptions.ParseError("The request body is not valid JSON: it is nested too deeply.")
     if isinstance(exc, UnicodeEncodeError) and "surrogates not allowed" in str(exc):  # JSON "\ud800" escapes
         exc = exceptions.ParseError("The request body contains text that is not valid Unicode "

@@ -2,7 +2,8 @@ from rest_framework.pagination import PageNumberPagination
 
 
 class StandardPagination(PageNumberPagination):
-    """`{"count", "next", "previous", "results"}` with `?page_size=` up to 500 (docs/architecture.md, "HTTP contract")."""
+    """`{"count", "next", "previous", "results"}` with `?page_size=` up to 500
+    (docs/architecture.md, "HTTP contract")."""
 
     page_size = 50
     page_size_query_param = "page_size"

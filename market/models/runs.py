@@ -15,7 +15,9 @@ from market.models.markets import Market
 class MarketRun(models.Model):
     """``run`` was started for ``market`` (to resolve it, or to verify its resolution)."""
 
-    run = models.OneToOneField(ExperimentRun, primary_key=True, on_delete=models.CASCADE, related_name="market_link")
+    run = models.OneToOneField(
+        ExperimentRun, primary_key=True, on_delete=models.CASCADE, related_name="market_link"
+    )
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="run_links")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -25,7 +25,9 @@ def market_criterion(market: Market) -> dict:
     }
 
 
-def market_active_resolution_run(*, market_id: int, exclude_run_id: int | None = None) -> ExperimentRun | None:
+def market_active_resolution_run(
+    *, market_id: int, exclude_run_id: int | None = None
+) -> ExperimentRun | None:
     """The market's QUEUED or RUNNING resolution run, if any (call it with the market row locked)."""
     runs = ExperimentRun.objects.filter(
         market_link__market_id=market_id, purpose=ExperimentRun.Purpose.RESOLUTION, status__in=ACTIVE
