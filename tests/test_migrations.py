@@ -1,5 +1,5 @@
 """Rows survive the split of the apps: a database at the schema of the single-``market`` layout
-(market 0005, experiments 0003: runs pointing at their market, proposals inside the market app)
+(market 0005, experiments 0004: runs pointing at their market, proposals inside the market app)
 migrates forward with every run still linked to its market and every proposal kept, and back again."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-OLD = [("market", "0005_statistic_orientation"), ("experiments", "0003_survey"), ("proposals", None)]
+OLD = [("market", "0005_statistic_orientation"), ("experiments", "0004_surveyrow_setup"), ("proposals", None)]
 SHA = "ab" * 32
 
 

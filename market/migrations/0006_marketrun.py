@@ -1,8 +1,8 @@
 """The link from a market to its runs moves to the market's side (experiments imports no other app).
 
 Creates ``MarketRun`` and copies every ``experiments_experimentrun.market_id`` into it; the column is
-dropped afterwards by ``experiments.0004_run_forgets_market``. Reversible: going back,
-``experiments.0004`` copies the links into the column again before its constraints return.
+dropped afterwards by ``experiments.0005_run_forgets_market``. Reversible: going back,
+``experiments.0005`` copies the links into the column again before its constraints return.
 """
 import django.db.models.deletion
 from django.db import migrations, models
@@ -39,5 +39,5 @@ class Migration(migrations.Migration):
                 'ordering': ['market', 'run'],
             },
         ),
-        migrations.RunPython(copy_links_from_runs, migrations.RunPython.noop)  # back: experiments.0004,
+        migrations.RunPython(copy_links_from_runs, migrations.RunPython.noop)  # back: experiments.0005,
     ]

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('experiments', '0004_run_forgets_market'),
+        ('experiments', '0005_run_forgets_market'),
         ('market', '0007_delete_proposal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

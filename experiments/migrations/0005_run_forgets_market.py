@@ -15,7 +15,7 @@ def copy_links_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('experiments', '0003_survey'),
+        ('experiments', '0004_surveyrow_setup'),
         ('market', '0006_marketrun'),
     ]
 
