@@ -1,4 +1,4 @@
-"""REST API of the evaluator (DESIGN.md §9): leaderboard, general factor, calibration. Views validate
+"""REST API of the evaluator (docs/evaluator.md, "API"): leaderboard, general factor, calibration. Views validate
 the query, call one selector and return its JSON-ready result."""
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.pagination import StandardPagination
 from evaluator import selectors
 from evaluator.factor import CONCEPTS
 from evaluator.factor_robust import VERDICT_CODES
 from evaluator.models import ForecasterKind
-from market.api.pagination import StandardPagination
 
 CONCEPT_PARAM = OpenApiParameter("concept", str, enum=list(CONCEPTS), description="Restrict to one concept A–H.")
 

@@ -39,8 +39,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from evaluator.community import recency_weights
-from evaluator.time_averaged import reference_scores, time_averaged_scores, to_seconds
+from evaluator.time_averaged import reference_scores, time_averaged_scores
+from market.community import mixture_aggregate, mixture_series, recency_weights  # noqa: F401  (re-exported)
+from market.distributions import support_edges  # noqa: F401  (re-exported)
 
 __all__ = [
     "bin_log_score",
@@ -55,15 +56,6 @@ __all__ = [
 ]
 
 MIN_P = 1e-9
-
-
-def support_edges(edges: ArrayLike, *, open_lower: bool, open_upper: bool) -> NDArray[np.float64]:
-    """The N + 1 edges of every outcome: the interior edges, extended by one bin width per open end."""
-    e = np.asarray(edges, dtype=np.float64)
-    if e.ndim != 1 or e.size < 3 or np.any(np.diff(e) <= 0) or not np.all(np.isfinite(e)):
-        raise ValueError("edges must be at least 3 finite, increasing values.")
-    w = e[1] - e[0]
-    return np.concatenate([[e[0] - w] if open_lower else [], e, [e[-1] + w] if open_upper else []])
 
 
 def _check(pmf: ArrayLike, support: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -155,46 +147,6 @@ def pit_uniformity(pits: ArrayLike, *, n_bins: int = 10) -> PitSummary:
         float(ks.pvalue),
         bool(chi.pvalue >= 0.05),
     )
-
-
-def mixture_aggregate(forecaster: ArrayLike, times: ArrayLike, pmfs: ArrayLike) -> NDArray[np.float64]:
-    """The recency-weighted mixture of each forecaster's latest distribution, shape (N,)."""
-    who = np.asarray(forecaster, dtype=object)
-    t = to_seconds(times)
-    p = np.asarray(pmfs, dtype=np.float64)
-    if p.ndim != 2 or p.shape[0] != who.size or t.shape != who.shape or who.size == 0:
-        raise ValueError("forecaster, times and pmfs must describe the same, non-empty list of forecasts.")
-    order = np.lexsort((np.arange(who.size), t))
-    latest: dict = {}
-    for i in order:  # later forecasts replace earlier ones; dict order follows the latest time
-        latest.pop(who[i], None)
-        latest[who[i]] = i
-    rows = p[list(latest.values())]
-    w = recency_weights(rows.shape[0])
-    mix = (w[:, None] * rows).sum(axis=0) / w.sum()
-    return mix / mix.sum()
-
-
-def mixture_series(forecaster: ArrayLike, times: ArrayLike, pmfs: ArrayLike) -> pd.DataFrame:
-    """The mixture after each distinct forecast time: columns ``time, pmf, n_forecasters``."""
-    who = np.asarray(forecaster, dtype=object)
-    t = np.asarray(times, dtype=object)
-    p = np.asarray(pmfs, dtype=np.float64)
-    seconds = to_seconds(times) if who.size else np.zeros(0)
-    order = np.lexsort((np.arange(who.size), seconds))
-    out = []
-    for j, i in enumerate(order):
-        if j + 1 < order.size and seconds[order[j + 1]] == seconds[i]:
-            continue  # several forecasts at one instant: one point after the last of them
-        upto = order[: j + 1]
-        out.append(
-            {
-                "time": t[i],
-                "pmf": mixture_aggregate(who[upto], seconds[upto], p[upto]),
-                "n_forecasters": len(set(who[upto].tolist())),
-            }
-        )
-    return pd.DataFrame(out, columns=["time", "pmf", "n_forecasters"])
 
 
 def _numeric_baseline(

@@ -1,7 +1,8 @@
 """Writes of the evaluator: stores scores, the community series and the general-factor matrix.
 
-The market app calls :func:`market_scores_recompute` inside ``market_resolve`` / ``market_annul``;
-the experiments pipeline calls :func:`factor_record` from its run finalizer. The maths is in the
+:func:`market_scores_recompute` runs in the Celery task ``evaluator.tasks.market_scores_recompute_task``,
+sent after the commit of every resolution, re-resolution and annulment (``evaluator.receivers``);
+the resolution app calls :func:`factor_record` when a run settles its market. The maths is in the
 pure modules (``scoring``, ``time_averaged``, ``community``, ``calibration``, ``factor``).
 """
 from __future__ import annotations
@@ -12,10 +13,11 @@ import math
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evaluator.community import community_series as community_series_math
 from evaluator.models import CommunityPoint, FactorCell, FactorSource, ForecasterKind, Score, ScoreKind
 from evaluator.time_averaged import reference_scores, time_averaged_scores
 from experiments.concepts import LETTERS
+from market.community import community_series as community_series_math
+from market.models import Forecast, Market, MarketStatus, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ def _score_rows(*, market, forecaster: str, user_id: int | None, scores: dict, n
 
 def market_scores_recompute(*, market_id: int) -> int:
     """Delete and re-create every Score row (and the community series) of one market, atomically.
+    Idempotent: run it again (the task is retried) and the same rows come out.
 
     Users, the LMSR price and the community aggregate are each scored on the time-averaged
     baseline and peer scores and on the Brier score and log loss of their last forecast before close.
@@ -64,7 +67,6 @@ def market_scores_recompute(*, market_id: int) -> int:
     int
         Score rows written: 0 for an annulled or unresolved market (whose rows are all removed).
     """
-    from market.models import Forecast, Market, MarketStatus, Outcome
 
     with transaction.atomic():
         market = Market.objects.select_for_update(of=("self",)).get(pk=market_id)

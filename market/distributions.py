@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 MAX_BINS = 200
 MAX_COMPONENTS = 3
@@ -278,3 +279,12 @@ def pmf_from_input(bins: Bins, data: dict) -> tuple[np.ndarray, str]:
         "quantiles": pmf_from_quantiles,
     }[form]
     return builder(bins, data[form]), form
+
+
+def support_edges(edges: ArrayLike, *, open_lower: bool, open_upper: bool) -> NDArray[np.float64]:
+    """The N + 1 edges of every outcome: the interior edges, extended by one bin width per open end."""
+    e = np.asarray(edges, dtype=np.float64)
+    if e.ndim != 1 or e.size < 3 or np.any(np.diff(e) <= 0) or not np.all(np.isfinite(e)):
+        raise ValueError("edges must be at least 3 finite, increasing values.")
+    w = e[1] - e[0]
+    return np.concatenate([[e[0] - w] if open_lower else [], e, [e[-1] + w] if open_upper else []])

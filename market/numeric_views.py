@@ -17,10 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from evaluator.numeric import support_edges
 from experiments.concepts import CONCEPTS
 from market import selectors
-from market.distributions import MAX_COMPONENTS, DistributionError
+from market.distributions import MAX_COMPONENTS, DistributionError, support_edges
 from market.exceptions import MarketError
 from market.models import Market, MarketStatus
 from market.numeric_charts import distribution_svg
@@ -125,7 +124,7 @@ def numeric_detail(request: HttpRequest, market: Market) -> HttpResponse:
 
 
 def _context(request: HttpRequest, market: Market, form: ComponentsForm, quote) -> dict:
-    from evaluator.selectors import community_distribution
+    from market.selectors import community_distribution
 
     bins = market_bins(market)
     support = [

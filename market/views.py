@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from core.api.throttling import LoginRateThrottle
 from experiments.charts import price_chart_svg
 from experiments.concepts import CONCEPTS
 from market import selectors
@@ -23,7 +24,6 @@ from market.forms import ForecastForm, RegisterForm
 from market.models import Concept, Market, MarketKind, MarketStatus
 from market.services import account_for, account_open, forecast_place
 from market.specs import criterion_in_words
-from market.throttling import LoginRateThrottle
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -78,11 +78,9 @@ def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) -> dict:
-    from evaluator.selectors import community_series
-
     history = selectors.market_price_history(market=market)
     # One read of the forecasts: the series' last point is the current community aggregate.
-    community = community_series(market_id=market.pk)
+    community = selectors.community_series(market_id=market.pk)
     end = market.closed_at if market.status != MarketStatus.OPEN and market.closed_at else timezone.now()
     user = request.user
     return {

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from market import selectors
 from market.models import Forecast, Market
 
 
@@ -191,13 +192,10 @@ class MarketSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_run_id(self, market: Market) -> int | None:
-        """The market's ExperimentRun, once one exists (the experiments app annotates or adds ``run_id``)."""
+        """The market's latest resolution run, once one exists (``run_id`` when a view annotated it)."""
         if hasattr(market, "run_id"):
             return market.run_id
-        # Issue 5: the latest resolution run (one small indexed query per market).
-        from experiments.selectors import market_run_id
-
-        return market_run_id(market_id=market.pk)
+        return selectors.market_run_id(market_id=market.pk)  # one small indexed query per market
 
     def get_url(self, market: Market) -> str:
         return f"/markets/{market.pk}/"

@@ -1,8 +1,6 @@
-"""REST API of the market app (DESIGN.md §9). Views validate input, call one service or selector, and
-serialize the result; errors use the project-wide JSON shape of market.api.errors."""
+"""REST API of the market app (docs/markets.md, "REST API"). Views validate input, call one service or selector, and
+serialize the result; errors use the project-wide JSON shape of core.api.errors."""
 from __future__ import annotations
-
-import json
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -10,45 +8,33 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
-    inline_serializer,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.api.errors import ERROR
+from core.api.parsers import NaNTolerantJSONParser
+from core.api.throttling import LoginRateThrottle
 from market import selectors
 from market.api import serializers as s
 from market.distributions import DistributionError
 from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
 from market.models import Concept, Market, MarketKind, MarketStatus
 from market.services import account_for, forecast_place
-from market.throttling import LoginRateThrottle
-
-ERROR = inline_serializer("Error", {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)})
 
 
 class MarketNotOpenError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This market no longer accepts forecasts."
     default_code = "market_not_open"
-
-
-class NaNTolerantJSONParser(JSONParser):
-    """Parses NaN/Infinity tokens so the probability field can reject them with a clear message."""
-
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
-        encoding = (parser_context or {}).get("encoding", "utf-8")
-        try:
-            return json.loads(stream.read().decode(encoding), parse_constant=float)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(f"The request body is not valid JSON: {exc}") from exc
 
 
 class HealthView(APIView):
@@ -118,17 +104,11 @@ class MarketDetailView(RetrieveAPIView):
         return selectors.market_list()
 
     def get_object(self) -> Market:
-        from evaluator.selectors import community_probability
-
         market = super().get_object()
         market.price_history = selectors.market_price_history(market=market)
-        market.community_probability = community_probability(market_id=market.pk)
-        if market.kind == MarketKind.NUMERIC:
-            from evaluator.selectors import community_distribution
-
-            market.community_distribution = community_distribution(market_id=market.pk)
-        else:
-            market.community_distribution = None
+        market.community_probability = selectors.community_probability(market_id=market.pk)
+        market.community_distribution = (selectors.community_distribution(market_id=market.pk)
+                                          if market.kind == MarketKind.NUMERIC else None)
         return market
 
     @extend_schema(responses={200: s.MarketDetailSerializer, 404: ERROR},

@@ -1,6 +1,6 @@
 """Models of the market app: accounts and the double-entry ledger, markets, positions and trades.
 
-Split by topic; import from ``market.models`` (other modules, e.g. proposals, can be added here).
+Split by topic; import from ``market.models``.
 """
 from market.models.ledger import Account, LedgerEntry
 from market.models.markets import (
@@ -13,7 +13,7 @@ from market.models.markets import (
     Outcome,
     Position,
 )
-from market.models.proposals import Proposal, ProposalStatus
+from market.models.runs import MarketRun
 
 __all__ = [
     "Account",
@@ -23,9 +23,8 @@ __all__ = [
     "LedgerEntry",
     "Market",
     "MarketKind",
+    "MarketRun",
     "MarketStatus",
     "Outcome",
     "Position",
-    "Proposal",
-    "ProposalStatus",
 ]

@@ -19,6 +19,8 @@ from market.exceptions import MarketStateError
 from market.models import Account, LedgerEntry, Market, MarketKind, MarketStatus, Outcome, Position
 from market.models.fields import QUANTUM
 from market.services.accounts import balances_set, house_account, ledger_post
+from market.services.runs import market_run_enqueue
+from market.signals import market_settled
 from market.specs import CriterionError, criterion_validate
 
 ZERO = Decimal(0)
@@ -164,10 +166,7 @@ def market_close(*, market: Market | int) -> bool:
         locked.status = MarketStatus.CLOSED
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
-        # Issue 5 (resolution pipeline): the ExperimentRun row commits together with the close; its
-        # Celery task is sent by transaction.on_commit, never from inside this transaction.
-        from market.resolution import market_run_enqueue
-
+        # The run row commits together with the close; its Celery task is sent on commit.
         market_run_enqueue(market=locked)
     if isinstance(market, Market):
         market.status, market.closed_at = locked.status, locked.closed_at
@@ -209,10 +208,9 @@ def _credit_users(market: Market, kind: str, amounts: dict[int, Decimal], memo: 
     balances_set(new)
 
 
-def _recompute_scores(market_id: int) -> None:
-    from evaluator.services import market_scores_recompute
-
-    market_scores_recompute(market_id=market_id)
+def _announce_settled(market_id: int) -> None:
+    """Tell ``market_settled`` listeners (the evaluator schedules a score recomputation after commit)."""
+    market_settled.send(sender=Market, market_id=market_id)
 
 
 def _winning_shares(market: Market, outcome: str | int) -> dict[int, Decimal]:
@@ -248,7 +246,8 @@ def _take_back(market: Market, owed: dict[int, Decimal], accounts: dict[int, Acc
 
 
 def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> ResolveResult:
-    """Resolve YES or NO: pay 1 point per winning share exactly once, settle the maker, recompute scores.
+    """Resolve YES or NO: pay 1 point per winning share exactly once, settle the maker, announce it
+    (``market_settled``: scores are recomputed after the commit).
 
     Calling it again with the same outcome pays nothing and reports ``already_resolved``; a different
     outcome, or an annulled market, raises MarketStateError.
@@ -272,7 +271,7 @@ def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> Res
         locked.resolution_note = note
         locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
         _settle_maker(locked)
-        _recompute_scores(locked.pk)
+        _announce_settled(locked.pk)
     paid = sum(winners.values(), ZERO)
     return ResolveResult(locked.pk, outcome, paid, len(winners), already_resolved=False)
 
@@ -306,20 +305,21 @@ def market_resolve_numeric(*, market: Market | int, value: float, note: str = ""
         locked.save(update_fields=["status", "outcome_bin", "outcome_value", "resolved_at", "closed_at",
                                    "resolution_note"])
         _settle_maker(locked)
-        _recompute_scores(locked.pk)
+        _announce_settled(locked.pk)
     return ResolveResult(locked.pk, str(index), sum(winners.values(), ZERO), len(winners), already_resolved=False)
 
 
 def market_reresolve(*, market: Market | int, outcome: str = "", reason: str,
                      value: float | None = None) -> ReresolveResult:
-    """Staff correction of a RESOLVED market's outcome (DESIGN.md §1: after a verified re-run).
+    """Staff correction of a RESOLVED market's outcome (after a verified re-run: docs/markets.md).
 
     Every old winner gives its payout back as far as its balance allows (a REVERSAL entry into the
     maker); the house covers what could not be taken back, as in an annulment, and funds the rest of
     the new payouts; the new winners are paid 1 point per share; the maker is settled again, the
-    correction is appended to the resolution note and scores are recomputed. Calling it again with
-    the same outcome moves nothing (``already_resolved``). A numeric market takes the verified
-    statistic ``value`` instead of ``outcome``; its outcomes are bin indices (as strings in the result).
+    correction is appended to the resolution note and the change is announced (``market_settled``).
+    Calling it again with the same outcome moves nothing (``already_resolved``). A numeric market takes
+    the verified statistic ``value`` instead of ``outcome``; its outcomes are bin indices (as strings in
+    the result).
     """
     if value is None:
         outcome = str(outcome).lower()
@@ -374,14 +374,14 @@ def market_reresolve(*, market: Market | int, outcome: str = "", reason: str,
         locked.resolution_note = f"{locked.resolution_note}\n{correction}".strip()
         locked.save(update_fields=["outcome", "outcome_bin", "outcome_value", "resolved_at", "resolution_note"])
         _settle_maker(locked)
-        _recompute_scores(locked.pk)
+        _announce_settled(locked.pk)
     return ReresolveResult(locked.pk, previous, outcome, taken, covered, sum(new_winners.values(), ZERO),
                            len(new_winners), already_resolved=False)
 
 
 def market_annul(*, market: Market | int, reason: str) -> AnnulResult:
     """Annul: return each trader's net cost (taking back trading profits where the balance allows),
-    settle the maker and recompute scores. Idempotent; a resolved market cannot be annulled."""
+    settle the maker and announce it (``market_settled``). Idempotent; a resolved market cannot be annulled."""
     if not reason or not reason.strip():
         raise ValueError("an annulment needs a reason")
     with transaction.atomic():
@@ -416,5 +416,5 @@ def market_annul(*, market: Market | int, reason: str) -> AnnulResult:
         locked.resolution_note = reason
         locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
         _settle_maker(locked)
-        _recompute_scores(locked.pk)
+        _announce_settled(locked.pk)
     return AnnulResult(locked.pk, sum(refunds.values(), ZERO), reversed_total, written_off, already_annulled=False)

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from market.resolution import market_settle_from_run
 
 from evaluator.models import Score
 from experiments import services
 from experiments.models import ExperimentRun
 from market.models import Position
 from market.reconcile import ledger_reconcile
-from market.resolution import market_settle_from_run
 from market.services import forecast_place, market_close, market_open_numeric
 from market.services.forecasts import market_bins
 from market.services.trade_write import decimals_load
