@@ -9,6 +9,11 @@ each, keep-alive connections):
    /api/v1/markets/{id}/forecasts/;
 2. for ``--duration`` seconds every client GETs /api/v1/health/.
 
+With ``--numeric 50 200`` it also times forecasts on numeric markets of those bin counts (a target
+distribution of one random logistic component each, on markets of their own), right after the
+binary phase of the same run, and adds ``numeric`` (per n: forecasts_per_s, p50_ms, p99_ms and the
+ratio to the binary forecasts_per_s) to the line.
+
 Prints ONE JSON line: forecasts_per_s, p50_ms, p99_ms, health_per_s, ratio (= forecasts_per_s /
 health_per_s), the CPU milliseconds each request cost the server, PostgreSQL and the clients (from
 /proc, where there is one), ``ratio_ceiling_noop_server_cost`` (the ratio this machine could reach at
@@ -92,6 +97,13 @@ from market.models import LedgerEntry
 from market.seed_data import SEED_MARKETS
 from market.services import account_open, house_account, ledger_post, market_open
 n_users, n_markets = int(sys.argv[1]), int(sys.argv[2])
+numeric_bins = [int(x) for x in sys.argv[3].split(",") if x]
+from market.services import market_open_numeric
+numeric = {}
+for n in numeric_bins:
+    numeric[n] = [market_open_numeric(title=f"bench numeric {n} {i}", concept="A", question="bench",
+        spec=SEED_MARKETS[0].spec, statistic=SEED_MARKETS[0].statistic, range_lo=0.0, range_hi=0.1, n_bins=n,
+        open_lower=True, open_upper=True, close_time=timezone.now() + timedelta(days=1)).pk for i in range(n_markets)]
 markets = []
 for i in range(n_markets):
     seed = SEED_MARKETS[0]  # the same valid spec for every market; only the trading matters here
@@ -105,7 +117,7 @@ for i in range(n_users):
     # Enough points that no forecast is refused for the balance during the run.
     ledger_post(kind=LedgerEntry.Kind.GRANT, debit=house_account(), credit=account, amount=10**6, memo="benchmark")
     tokens.append(Token.objects.create(user=user).key)
-print(json.dumps({"tokens": tokens, "markets": markets}))
+print(json.dumps({"tokens": tokens, "markets": markets, "numeric": numeric}))
 """
 
 RECONCILE = """
@@ -142,6 +154,10 @@ def client_loop(args: tuple) -> dict:
         try:
             if kind == "forecast":
                 body = json.dumps({"probability": round(rng.uniform(0.3, 0.7), 3)})
+                conn.request("POST", f"/api/v1/markets/{rng.choice(markets)}/forecasts/", body, headers)
+            elif kind == "numeric":  # markets on [0, 0.1]: one logistic component somewhere inside
+                body = json.dumps({"components": [{"center": round(rng.uniform(0.02, 0.08), 4),
+                                                   "spread": round(rng.uniform(0.005, 0.02), 4), "weight": 1.0}]})
                 conn.request("POST", f"/api/v1/markets/{rng.choice(markets)}/forecasts/", body, headers)
             else:
                 conn.request("GET", "/api/v1/health/", headers={"Host": "127.0.0.1"})
@@ -233,6 +249,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads per worker")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--numeric", type=int, nargs="*", default=[], metavar="N",
+                        help="also time numeric markets with these bin counts (e.g. --numeric 50 200)")
     args = parser.parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         parser.error("needs PostgreSQL: set DATABASE_URL=postgres://… or pass --database-url")
@@ -245,7 +263,8 @@ def main() -> int:
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True,
                        timeout=300)
-        setup = json.loads(django_run(SETUP, env, str(args.clients), str(args.markets)))
+        setup = json.loads(django_run(SETUP, env, str(args.clients), str(args.markets),
+                                      ",".join(str(n) for n in args.numeric)))
         port = free_port()
         log = tempfile.TemporaryFile()
         gunicorn = subprocess.Popen(
@@ -260,6 +279,10 @@ def main() -> int:
             phase("forecast", pool, port, setup["tokens"], setup["markets"], 2.0, 201)  # warm-up: connections
             phase("health", pool, port, setup["tokens"], setup["markets"], 2.0, 200)
             forecasts = phase("forecast", pool, port, setup["tokens"], setup["markets"], args.duration, 201, db_name)
+            numeric = {}
+            for n, markets in setup["numeric"].items():
+                phase("numeric", pool, port, setup["tokens"], markets, 1.0, 201)  # warm-up
+                numeric[n] = phase("numeric", pool, port, setup["tokens"], markets, args.duration, 201, db_name)
             health = phase("health", pool, port, setup["tokens"], setup["markets"], args.duration, 200, db_name)
         ok, count = django_run(RECONCILE, env).split()
         f_cpu, h_cpu = forecasts["cpu_ms"], health["cpu_ms"]
@@ -285,6 +308,13 @@ def main() -> int:
             "server": f"gunicorn gthread {args.workers}x{args.threads}",
             "forecast_errors": forecasts["errors"],
             "health_errors": health["errors"],
+            "numeric": {
+                n: {"forecasts_per_s": round(r["per_s"], 1), "p50_ms": round(r["p50_ms"], 2),
+                    "p99_ms": round(r["p99_ms"], 2),
+                    "ratio_to_binary": round(r["per_s"] / forecasts["per_s"], 3) if forecasts["per_s"] else None,
+                    "cpu_ms_per_forecast": r["cpu_ms"], "errors": r["errors"]}
+                for n, r in numeric.items()
+            },
             "forecasts_in_db": int(count),
             "reconcile_ok": ok == "True",
             "cpus": os.cpu_count(),

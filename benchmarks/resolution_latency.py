@@ -97,14 +97,14 @@ def _measure(name: str, spec: dict, timeout: float) -> dict:
         status = Market.objects.values_list("status", flat=True).get(pk=market.pk)
         if status in ("resolved", "annulled"):
             break
-        run = ExperimentRun.objects.filter(market=market).first()
+        run = ExperimentRun.objects.filter(market_link__market=market).first()
         if run is not None and run.status == "failed":
             raise SystemExit(f"run {run.pk} failed: {run.error[-2000:]}")
         if time.monotonic() - closed > timeout:
             raise SystemExit(f"{name}: not resolved after {timeout:.0f}s")
         time.sleep(0.05)
     elapsed = time.monotonic() - closed
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     return {
         "name": name,
         "spec": {k: run.spec[k] for k in ("concept", "task", "arch", "preset", "seeds", "seed_budget")},

@@ -6,7 +6,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("market.api.urls")),
-    path("", include("experiments.api_urls")),
+    path("", include("proposals.api_urls")),
+    path("", include("resolution.api_urls")),
     path("", include("evaluator.api_urls")),
     path("", include("social.api_urls")),
 ]

@@ -46,7 +46,7 @@ def database_from_url(url: str) -> dict:
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": 60,
             # Django's cursors bind client-side and never prepare; this lets the few hot statements that
-            # ask for it (market.services.trade_write, market.api.authentication) be prepared once per
+            # ask for it (market.services.trade_write, core.api.authentication) be prepared once per
             # connection. Without it psycopg disables prepared statements altogether. Set
             # DATABASE_PREPARE=0 behind a transaction-pooling proxy (PgBouncer), which cannot keep them.
             "OPTIONS": {"prepare_threshold": 5 if os.environ.get("DATABASE_PREPARE", "1") != "0" else None},

@@ -1,4 +1,4 @@
-"""REST API of the evaluator (DESIGN.md §9): leaderboard, general factor, calibration. Views validate
+"""REST API of the evaluator (docs/evaluator.md, "API"): leaderboard, general factor, calibration. Views validate
 the query, call one selector and return its JSON-ready result."""
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.pagination import StandardPagination
 from evaluator import selectors
 from evaluator.factor import CONCEPTS
 from evaluator.factor_robust import VERDICT_CODES
 from evaluator.models import ForecasterKind
-from market.api.pagination import StandardPagination
 
 CONCEPT_PARAM = OpenApiParameter("concept", str, enum=list(CONCEPTS), description="Restrict to one concept A–H.")
 
@@ -121,6 +121,8 @@ class UserCalibrationView(APIView):
     def get(self, request: Request, username: str) -> Response:
         user = get_object_or_404(get_user_model(), username=username)
         data = selectors.calibration(user=user, concept=_concept(request))
+        # Numeric markets: the PIT histogram of the last distributions, with its uniformity tests.
+        data["numeric_pit"] = selectors.pit_calibration(user=user)
         return Response({"username": user.get_username(), **data})
 
 

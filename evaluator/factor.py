@@ -259,8 +259,9 @@ def general_factor(
     corr = batched_corr(z0, mask)
     if missing == "impute":
         scaled = StandardScaler().fit_transform(z0)
-        pca = PCA(n_components=p, svd_solver="full").fit(scaled)
-        share = pca.explained_variance_ratio_
+        # with n ≤ p rows the correlation matrix has rank < p: the missing eigenvalues are 0
+        pca = PCA(n_components=min(p, n), svd_solver="full").fit(scaled)
+        share = np.pad(pca.explained_variance_ratio_, (0, p - pca.n_components_))
         eigvals = share * p
         v1 = pca.components_[0].copy()
     else:

@@ -20,6 +20,9 @@ class ScoreKind(models.TextChoices):
     PEER = "peer", "peer score"  # time-averaged 100·(ln p − mean of the others' ln p)
     BRIER = "brier", "Brier score of the last forecast"  # (p − o)², lower is better
     LOG_LOSS = "log_loss", "log loss of the last forecast"  # −ln p(outcome), lower is better
+    # Numeric markets only (evaluator.numeric): scores of the last distribution before close.
+    LOG_DENSITY = "log_dens", "log score of the bin density"  # ln(p_k / w_k), higher is better
+    CRPS = "crps", "CRPS"  # in the statistic's units, lower is better
 
 
 class Score(models.Model):
@@ -37,8 +40,10 @@ class Score(models.Model):
     kind = models.CharField(max_length=10, choices=ScoreKind.choices)
     value = models.FloatField()
     coverage = models.FloatField()  # share of the open window covered by a standing forecast, [0, 1]
-    probability = models.FloatField()  # last probability of YES before close, (0, 1)
-    outcome = models.BooleanField()  # True = resolved YES
+    probability = models.FloatField()  # last probability of YES (numeric: of the outcome bin) before close, (0, 1)
+    outcome = models.BooleanField()  # True = resolved YES (numeric markets: always True, the bin happened)
+    numeric = models.BooleanField(default=False)  # a numeric market's score (binary calibration leaves it out)
+    pit = models.FloatField(null=True, blank=True)  # numeric: F(outcome) of the last distribution, [0, 1]
     n_forecasts = models.PositiveIntegerField(default=0)
     concept = models.CharField(max_length=1, db_index=True)  # copy of market.concept, for filters
     resolved_at = models.DateTimeField()  # copy of market.resolved_at, for histories

@@ -1,4 +1,4 @@
-"""Reads of the evaluator: community aggregate, leaderboard, calibration, score histories, the
+"""Reads of the evaluator: leaderboard, calibration, score histories, the
 general-factor matrix and its analysis, and the frames behind the CSV exports."""
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from evaluator.calibration import calibration_summary
-from evaluator.community import community_aggregate
-from evaluator.community import community_series as community_series_math
 from evaluator.factor import CONCEPTS
 from evaluator.factor_robust import factor_report
 from evaluator.leaderboard import leaderboard_table
 from evaluator.models import FactorCell, ForecasterKind, Score, ScoreKind
 from experiments.concepts import CONCEPTS as CONCEPT_INFO
+from market.models import Forecast
 
 REFERENCE_LABELS = {
     ForecasterKind.MARKET_PRICE: "market price",
@@ -31,36 +30,19 @@ def _option(name: str, default):
     return settings.PATHMARKET.get(name, default)
 
 
-def _forecasts_of(market_id: int) -> tuple[list, list, list]:
-    from market.models import Forecast
+def pit_calibration(*, user: AbstractBaseUser | None = None, forecaster: str = ForecasterKind.USER,
+                    n_bins: int = 10) -> dict:
+    """Calibration of numeric forecasts: the PIT histogram of the last distribution on each resolved
+    numeric market, with its χ² and Kolmogorov–Smirnov uniformity tests (evaluator.numeric)."""
+    from dataclasses import asdict
 
-    rows = list(
-        Forecast.objects.filter(market_id=market_id).order_by("created_at", "pk")
-        .values_list("user_id", "created_at", "probability_after")
-    )
-    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+    from evaluator.numeric import pit_uniformity
 
-
-def community_probability(*, market_id: int) -> float | None:
-    """Current community aggregate (recency-weighted median of each user's latest probability);
-    None before the first forecast."""
-    users, times, probs = _forecasts_of(market_id)
-    if not probs:
-        return None
-    return community_aggregate(users, times, probs)
-
-
-def community_series(*, market_id: int) -> list[dict]:
-    """The community aggregate over time: ``[{"time": datetime, "probability": float, "n_forecasters": int}]``,
-    one point per distinct forecast time (computed live from the forecasts)."""
-    users, times, probs = _forecasts_of(market_id)
-    if not probs:
-        return []
-    frame = community_series_math(users, times, probs)
-    return [
-        {"time": t, "probability": float(p), "n_forecasters": int(n)}
-        for t, p, n in zip(frame["time"], frame["probability"], frame["n_forecasters"])
-    ]
+    qs = Score.objects.filter(kind=ScoreKind.CRPS, forecaster=forecaster, pit__isnull=False)
+    if forecaster == ForecasterKind.USER:
+        qs = qs.filter(user=user)
+    summary = asdict(pit_uniformity(list(qs.values_list("pit", flat=True)), n_bins=n_bins))
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in summary.items()}
 
 
 # --- scores ------------------------------------------------------------------------------------------
@@ -75,16 +57,16 @@ def _score_frame(*, concept: str | None = None, user: AbstractBaseUser | None = 
     rows = list(
         qs.values(
             "market_id", "market__title", "concept", "forecaster", "user_id", "user__username", "kind", "value",
-            "coverage", "probability", "outcome", "n_forecasts", "resolved_at",
+            "coverage", "probability", "outcome", "n_forecasts", "resolved_at", "numeric",
         )
     )
     columns = ["market_id", "title", "concept", "forecaster", "user_id", "username", "resolved_at", "outcome",
-               "probability", "coverage", "n_forecasts", *ScoreKind.values]
+               "probability", "coverage", "n_forecasts", "numeric", *ScoreKind.values]
     if not rows:
         return pd.DataFrame({c: [] for c in columns})
     frame = pd.DataFrame(rows).rename(columns={"market__title": "title", "user__username": "username"})
     keys = ["market_id", "title", "concept", "forecaster", "user_id", "username", "resolved_at", "outcome",
-            "probability", "coverage", "n_forecasts"]
+            "probability", "coverage", "n_forecasts", "numeric"]
     frame["user_key"] = frame["user_id"].fillna(-1).astype(int)
     ident = ["market_id", "forecaster", "user_key"]
     meta = frame.drop_duplicates(ident)[[*keys, "user_key"]]
@@ -177,7 +159,7 @@ def user_score_history(*, user: AbstractBaseUser) -> list[dict]:
         for key, value in list(rec.items()):
             if isinstance(value, float) and not math.isfinite(value):
                 rec[key] = None
-        rec["outcome"] = "yes" if rec["outcome"] else "no"
+        rec["outcome"] = "bin" if rec.get("numeric") else ("yes" if rec["outcome"] else "no")
     return records
 
 
@@ -324,7 +306,8 @@ def factor_summary(*, matrix: pd.DataFrame | None = None) -> dict:
     -------
     dict
         The pooled :class:`~evaluator.factor.FactorResult` (rank transform) as a dict, which keeps the
-        DESIGN §9 fields (``pc1_share, pc1_ci, null_p95, loadings, …``), plus ``n_setups``,
+        API fields of docs/architecture.md, "HTTP contract" (``pc1_share, pc1_ci, null_p95, loadings,
+        …``), plus ``n_setups``,
         ``matrix`` (rows with None for missing cells), ``concepts``, ``statistics`` (letter → name),
         ``provenance``, ``data_version``, and the robustness report of
         :func:`evaluator.factor_robust.factor_report`: ``estimates``, ``leave_one_task_out``,
@@ -381,8 +364,6 @@ def factor_export(*, matrix: pd.DataFrame | None = None) -> tuple[list[str], pd.
 
 def forecasts_frame(*, user: AbstractBaseUser | None = None) -> pd.DataFrame:
     """Every forecast (the public trade history), or one user's: one row per trade."""
-    from market.models import Forecast
-
     qs = Forecast.objects.all()
     if user is not None:
         qs = qs.filter(user=user)

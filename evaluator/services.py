@@ -1,7 +1,8 @@
 """Writes of the evaluator: stores scores, the community series and the general-factor matrix.
 
-The market app calls :func:`market_scores_recompute` inside ``market_resolve`` / ``market_annul``;
-the experiments pipeline calls :func:`factor_record` from its run finalizer. The maths is in the
+:func:`market_scores_recompute` runs in the Celery task ``evaluator.tasks.market_scores_recompute_task``,
+sent after the commit of every resolution, re-resolution and annulment (``evaluator.receivers``);
+the resolution app calls :func:`factor_record` when a run settles its market. The maths is in the
 pure modules (``scoring``, ``time_averaged``, ``community``, ``calibration``, ``factor``).
 """
 from __future__ import annotations
@@ -12,10 +13,11 @@ import math
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evaluator.community import community_series as community_series_math
 from evaluator.models import CommunityPoint, FactorCell, FactorSource, ForecasterKind, Score, ScoreKind
 from evaluator.time_averaged import reference_scores, time_averaged_scores
 from experiments.concepts import LETTERS
+from market.community import community_series as community_series_math
+from market.models import Forecast, Market, MarketStatus, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ def _score_rows(*, market, forecaster: str, user_id: int | None, scores: dict, n
 
 def market_scores_recompute(*, market_id: int) -> int:
     """Delete and re-create every Score row (and the community series) of one market, atomically.
+    Idempotent: run it again (the task is retried) and the same rows come out.
 
     Users, the LMSR price and the community aggregate are each scored on the time-averaged
     baseline and peer scores and on the Brier score and log loss of their last forecast before close.
@@ -64,12 +67,13 @@ def market_scores_recompute(*, market_id: int) -> int:
     int
         Score rows written: 0 for an annulled or unresolved market (whose rows are all removed).
     """
-    from market.models import Forecast, Market, MarketStatus, Outcome
 
     with transaction.atomic():
         market = Market.objects.select_for_update(of=("self",)).get(pk=market_id)
         Score.objects.filter(market=market).delete()
         CommunityPoint.objects.filter(market=market).delete()
+        if market.status == MarketStatus.RESOLVED and market.kind == "numeric":
+            return _numeric_scores_recompute(market)
         if market.status != MarketStatus.RESOLVED or market.outcome not in Outcome.values:
             return 0
         outcome = market.outcome == Outcome.YES
@@ -116,6 +120,75 @@ def market_scores_recompute(*, market_id: int) -> int:
                                     n_forecasts=len(r_times), outcome=outcome)
         Score.objects.bulk_create(rows)
         return len(rows)
+
+
+def _numeric_scores_recompute(market) -> int:
+    """Scores of a resolved numeric market (evaluator.numeric), inside the caller's transaction.
+
+    Users, the LMSR prices and the community mixture each get the time-averaged baseline and peer
+    scores of the outcome bin's probability, and the log loss, the log score of the bin density, the
+    CRPS and the PIT of their last distribution before close. The community series is not stored
+    (CommunityPoint holds a probability of YES); the market page recomputes the mixture live.
+    """
+    import numpy as np
+
+    from evaluator import numeric
+    from market.models import Forecast
+    from market.services.forecasts import market_bins
+
+    if market.outcome_bin is None or market.outcome_value is None:
+        return 0
+    window = _window(market)
+    if window is None:
+        return 0
+    open_time, close_time = window
+    bins = market_bins(market)
+    support = numeric.support_edges(bins.edges, open_lower=bins.open_lower, open_upper=bins.open_upper)
+    k, y = int(market.outcome_bin), float(market.outcome_value)
+    rows_db = list(Forecast.objects.filter(market=market, created_at__lt=close_time).order_by("created_at", "pk")
+                   .values_list("user_id", "created_at", "prices_after"))
+    n = bins.n_outcomes
+    users = [r[0] for r in rows_db]
+    times = [r[1] for r in rows_db]
+    pmfs = np.array([r[2] for r in rows_db], dtype=float).reshape(len(rows_db), n)
+
+    def extra(pmf) -> dict:
+        return {"log_dens": numeric.bin_log_score(pmf, support, y), "crps": numeric.crps_bins(pmf, support, y),
+                "pit": numeric.pit_value(pmf, support, y)}
+
+    def score_rows(forecaster: str, user_id, scored: dict, last_pmf, n_forecasts: int) -> list[Score]:
+        more = extra(last_pmf)
+        common = dict(market=market, forecaster=forecaster, user_id=user_id,
+                      coverage=min(max(float(scored["coverage"]), 0.0), 1.0),
+                      probability=float(np.clip(last_pmf[k], 1e-9, 1 - 1e-9)), outcome=True, numeric=True,
+                      pit=more["pit"], n_forecasts=n_forecasts, concept=market.concept,
+                      resolved_at=market.resolved_at)
+        values = {ScoreKind.BASELINE: scored["baseline_score"], ScoreKind.PEER: scored["peer_score"],
+                  ScoreKind.LOG_LOSS: -float(np.log(max(last_pmf[k], 1e-9))),
+                  ScoreKind.LOG_DENSITY: more["log_dens"], ScoreKind.CRPS: more["crps"]}
+        return [Score(kind=kind, value=float(v), **common) for kind, v in values.items() if math.isfinite(v)]
+
+    out: list[Score] = []
+    if rows_db:
+        table = numeric.time_averaged_numeric_scores(users, times, pmfs, outcome=k, open_time=open_time,
+                                                     close_time=close_time)
+        for rec in table.to_dict(orient="records"):
+            mine = [i for i, u in enumerate(users) if u == rec["forecaster"]]
+            out += score_rows(ForecasterKind.USER, int(rec["forecaster"]), rec, pmfs[mine[-1]], len(mine))
+    uniform = np.full(n, 1.0 / n)
+    price_pmfs = np.vstack([uniform[None, :], pmfs]) if rows_db else uniform[None, :]
+    references = {ForecasterKind.MARKET_PRICE: ([open_time, *times], price_pmfs)}
+    if rows_db:
+        series = numeric.mixture_series(users, times, pmfs)
+        references[ForecasterKind.COMMUNITY] = (list(series["time"]), np.stack(series["pmf"].to_list()))
+    for kind, (r_times, r_pmfs) in references.items():
+        scored = numeric.numeric_reference_scores(
+            r_times, r_pmfs, crowd_forecaster=users, crowd_times=times, crowd_pmfs=pmfs if rows_db else np.zeros((0, n)),
+            outcome=k, open_time=open_time, close_time=close_time)
+        if scored["coverage"] > 0:
+            out += score_rows(kind, None, scored, r_pmfs[-1], len(r_times))
+    Score.objects.bulk_create(out)
+    return len(out)
 
 
 def factor_record(

@@ -29,31 +29,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from evaluator.scoring import check_binary_forecasts
+from core.forecasts import check_binary_forecasts, to_seconds
 
 __all__ = ["reference_scores", "time_averaged_scores", "to_seconds"]
 
 _LN2 = np.log(2.0)
-
-
-def to_seconds(times: ArrayLike) -> NDArray[np.float64]:
-    """Convert numbers, ``numpy.datetime64`` or (timezone-aware) datetimes to float seconds.
-
-    Numbers pass through unchanged; datetimes become seconds since the Unix epoch (UTC).
-    """
-    arr = np.asarray(times)
-    if arr.dtype.kind in "iuf":
-        return arr.astype(np.float64)
-    if arr.dtype.kind == "M":
-        return (arr - np.datetime64(0, "s")) / np.timedelta64(1, "s")
-    try:
-        stamps = pd.to_datetime(pd.Series(arr.ravel(), dtype=object), utc=True)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"times must be numbers or datetimes; got dtype {arr.dtype}.") from exc
-    if stamps.isna().any():
-        raise ValueError("times hold missing values.")
-    seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")
-    return seconds.to_numpy(dtype=np.float64).reshape(arr.shape)
 
 
 @dataclass(frozen=True)

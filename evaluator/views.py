@@ -119,6 +119,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "mean_peer": sum(peers) / len(peers) if peers else None,
         "is_self": request.user.is_authenticated and request.user.pk == user.pk,
         "by_concept": [(c, CONCEPT_NAMES[c], block) for c, block in cal["by_concept"].items()],
+        "pit": selectors.pit_calibration(user=user),
     })
 
 

@@ -2,7 +2,7 @@
 
 Pure Python (no Django, no torch), so the rule can be unit-tested and quoted in the report.
 
-The rule (DESIGN.md §1, §5):
+The rule (docs/pipeline.md, "Lifecycle"):
 
 1. The market asks "statistic <comparator> threshold?" with a confidence level; the experiment
    reports the statistic with a bootstrap percentile CI at that level.

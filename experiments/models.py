@@ -1,7 +1,8 @@
 """Experiment runs: one row per execution of a frozen spec, plus one row per trained seed.
 
-The market points at runs through a nullable foreign key declared by string, so this app never
-imports ``market`` (runs without a market are dry runs of proposals and command-line runs).
+A run knows its spec, seeds and results, not who asked for it: a market links to its runs from its
+own side (``market.MarketRun``), a proposal to its dry run. This app imports no other app of the
+project (docs/architecture.md).
 """
 from __future__ import annotations
 
@@ -26,9 +27,6 @@ class ExperimentRun(models.Model):
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED)
 
-    market = models.ForeignKey(
-        "market.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
-    )
     purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.RESOLUTION)
     verifies = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="verifications"
@@ -57,10 +55,11 @@ class ExperimentRun(models.Model):
     decision = models.CharField(max_length=16, blank=True, default="")  # yes / no / annul / "" (none)
     decision_reason = models.TextField(blank=True, default="")
     history = models.JSONField(default=list, blank=True)  # one entry per decision round
-    result = models.JSONField(default=dict, blank=True)  # the §4.3 JSON object, as in result.json
+    # The run_experiment --json object (docs/experiments.md), as in result.json.
+    result = models.JSONField(default=dict, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
     artifacts = models.JSONField(default=dict, blank=True)  # name → path relative to MEDIA_ROOT
-    settlement = models.JSONField(default=dict, blank=True)  # what the market hook reported
+    settlement = models.JSONField(default=dict, blank=True)  # what the resolution listener reported
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -72,15 +71,6 @@ class ExperimentRun(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(progress__gte=0.0) & Q(progress__lte=1.0), name="run_progress_in_unit_interval"
-            ),
-            models.CheckConstraint(
-                condition=Q(purpose="dry_run") | Q(market__isnull=False), name="run_without_market_is_dry_run"
-            ),
-            # At most one resolution run per market is active at any time.
-            models.UniqueConstraint(
-                fields=["market"],
-                condition=Q(purpose="resolution", status__in=["queued", "running"]),
-                name="one_active_resolution_run_per_market",
             ),
         ]
 
@@ -103,7 +93,7 @@ class RunSeed(models.Model):
 
     run = models.ForeignKey(ExperimentRun, on_delete=models.CASCADE, related_name="seed_rows")
     seed = models.IntegerField()
-    behaviour = models.FloatField(null=True, blank=True)  # the task's behaviour scalar (DESIGN §4.3)
+    behaviour = models.FloatField(null=True, blank=True)  # the task's behaviour scalar (docs/experiments.md)
     values = models.JSONField(default=dict, blank=True)  # the other scalar per-seed values
     # The seed's full outputs (arrays included) as the .npz bytes of protocols.base.save_outputs. Kept
     # in the database, not on a disk, so GPU workers on other machines need only PostgreSQL and Redis.

@@ -4,7 +4,7 @@ A spec is a JSON object ``{"concept", "task", "arch", "preset", "seeds", "seed_b
 "seed_offset", "params"}`` containing only registry names and bounded numbers or enums — never
 code, paths or URLs. :func:`validate_spec` fills every default from the protocol's preset, coerces
 types and checks every bound, including an estimated compute budget; :func:`spec_sha256` hashes the
-normalized spec; :func:`run_spec` runs it and returns the ``--json`` object of DESIGN.md §4.3.
+normalized spec; :func:`run_spec` runs it and returns the ``--json`` object of docs/experiments.md.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Artifacts of a finished run: the §4.3 JSON object, result.json, the CSV files, plots, provenance.
+"""Artifacts of a finished run: the run_experiment --json object (docs/experiments.md), result.json,
+the CSV files, plots, provenance.
 
 Everything is written under ``PATHMARKET["ARTIFACTS_DIR"]/<run id>/`` (``MEDIA_ROOT/runs/<id>/``)
 and referenced by paths relative to ``MEDIA_ROOT``, so the files are served at ``/media/…``.
@@ -61,7 +62,8 @@ def scalar_values(output: dict) -> dict:
 
 
 def result_object(run, result, frame, provenance: dict) -> dict:
-    """The §4.3 JSON object of a run: the engine's ``result_payload`` (the same object
+    """The run_experiment --json object (docs/experiments.md) of a run: the engine's ``result_payload``
+    (the same object
     ``run_experiment --json`` prints for the same spec and seeds), with the pipeline's extra
     provenance (worker hosts, training time, rounds) and the statistic's name added."""
     from experiments.registry import result_payload

@@ -7,11 +7,9 @@ from experiments.decision import Criterion
 from experiments.models import ExperimentRun, RunSeed
 
 
-def runs_list(*, market_id: int | None = None, status: str | None = None, purpose: str | None = None) -> QuerySet:
-    """Runs, newest first, optionally filtered."""
-    qs = ExperimentRun.objects.all()
-    if market_id is not None:
-        qs = qs.filter(market_id=market_id)
+def runs_list(*, runs: QuerySet | None = None, status: str | None = None, purpose: str | None = None) -> QuerySet:
+    """Runs (of ``runs`` when given), newest first, optionally filtered."""
+    qs = ExperimentRun.objects.all() if runs is None else runs
     if status:
         qs = qs.filter(status=status)
     if purpose:
@@ -29,21 +27,6 @@ def runs_visible(*, user, runs: QuerySet | None = None) -> QuerySet:
     if user is None or not user.is_authenticated:
         return runs.exclude(dry)
     return runs.exclude(dry & (Q(requested_by__isnull=True) | ~Q(requested_by=user.pk)))
-
-
-def market_resolution_run(*, market_id: int) -> ExperimentRun | None:
-    """The market's latest resolution run (the one that settles, or will settle, it)."""
-    return (
-        ExperimentRun.objects.filter(market_id=market_id, purpose=ExperimentRun.Purpose.RESOLUTION)
-        .order_by("-id")
-        .first()
-    )
-
-
-def market_run_id(*, market_id: int) -> int | None:
-    """``run_id`` of the markets API: the latest resolution run's id, or None before closing."""
-    run = market_resolution_run(market_id=market_id)
-    return run.pk if run else None
 
 
 def run_verifications(*, run: ExperimentRun) -> list[ExperimentRun]:

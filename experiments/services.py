@@ -1,11 +1,14 @@
 """Writes of the experiments app: enqueue, train, finalize, fail, re-queue and verify runs.
 
 Every function takes ids, re-reads rows, guards on the run's status and is safe to call twice
-(Celery delivers at least once). The Celery tasks in ``experiments.tasks`` are thin wrappers.
+(Celery delivers at least once). The Celery tasks in ``experiments.tasks`` are thin wrappers; this
+module sends them by their registered names (``experiments.tasks.*``), so ``tasks`` imports
+``services`` and not the other way round.
 
-The run reaches its market (if any) through the hook named by ``PATHMARKET["RUN_STATUS_HOOK"]``
-(``market.resolution.market_settle_from_run``), called inside the transaction that records a
-status change, so a resolved run and its settled market commit together or not at all.
+A run knows its spec, seeds and results, not who asked for it. Whoever cares about a run's status
+listens to ``experiments.signals.run_status_changed``, sent inside the transaction that records the
+change (RUNNING, SUCCEEDED, FAILED): a listener's writes commit with the run's or not at all
+(docs/architecture.md, "How a run reaches a market").
 """
 from __future__ import annotations
 
@@ -19,16 +22,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import chord, signature
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from experiments import run_artifacts
 from experiments.decision import Criterion, decide
 from experiments.models import ExperimentRun, RunSeed
+from experiments.signals import run_status_changed
 
 logger = logging.getLogger(__name__)
 Status = ExperimentRun.Status
@@ -62,20 +66,9 @@ def _registry():
     return registry
 
 
-def _call_hook(setting: str, **kwargs) -> dict | None:
-    """Call the market hook named in settings; experiments never imports ``market`` itself."""
-    path = _pm(setting)
-    if not path:
-        return None
-    return import_string(path)(**kwargs)
-
-
-def _notify_market(run: ExperimentRun) -> None:
-    if run.market_id is None or run.purpose != ExperimentRun.Purpose.RESOLUTION:
-        return
-    report = _call_hook("RUN_STATUS_HOOK", run_id=run.pk)
-    if report is not None and run.is_terminal:
-        ExperimentRun.objects.filter(pk=run.pk).update(settlement=report)
+def _notify(run: ExperimentRun) -> None:
+    """Tell the listeners of ``run_status_changed`` (inside the caller's transaction)."""
+    run_status_changed.send(sender=ExperimentRun, run=run)
 
 
 def _chunks(seeds: Sequence[int]) -> list[list[int]]:
@@ -83,11 +76,29 @@ def _chunks(seeds: Sequence[int]) -> list[list[int]]:
     return [list(seeds[i : i + size]) for i in range(0, len(seeds), size)]
 
 
-def _dispatch_on_commit(run_id: int, seeds: Sequence[int]) -> None:
-    from experiments.tasks import dispatch_training
+def _task(name: str, *args):
+    """The signature of one of the run tasks of ``experiments.tasks``, by its registered name."""
+    return signature(f"experiments.tasks.{name}", args=args)
 
+
+def dispatch_training(run_id: int, chunks: list[list[int]]) -> None:
+    """Send one training task per chunk, joined by a chord whose callback finalizes the run."""
+    header = [_task("train_chunk_task", run_id, chunk) for chunk in chunks if chunk]
+    callback = _task("finalize_run_task", run_id).set(immutable=True)
+    callback = callback.on_error(_task("run_failed_errback_task", run_id))
+    if not header:
+        callback.delay()
+        return
+    chord(header)(callback)
+
+
+def _dispatch_on_commit(run_id: int, seeds: Sequence[int]) -> None:
     chunks = _chunks(list(seeds))
     transaction.on_commit(lambda: dispatch_training(run_id, chunks))
+
+
+def _start_on_commit(run_id: int) -> None:
+    transaction.on_commit(lambda: _task("start_run_task", run_id).delay())
 
 
 def pick_device():
@@ -128,41 +139,31 @@ def run_enqueue(
     *,
     spec: dict,
     purpose: str = ExperimentRun.Purpose.RESOLUTION,
-    market_id: int | None = None,
     criterion: dict | None = None,
     verifies: ExperimentRun | None = None,
     requested_by=None,
+    keep_invalid: bool = False,
 ) -> ExperimentRun:
     """Create a QUEUED run of a validated spec and start it once the transaction commits.
 
-    A market that already has an active resolution run gets that run back (closing twice, or a
-    beat tick racing a staff close, never starts two experiments).
+    A spec that does not validate raises RunError, or with ``keep_invalid`` is recorded as a FAILED
+    run (a market's frozen spec that the registry no longer accepts must still leave a run that staff
+    can see, instead of failing the market's close).
     """
     registry = _registry()
     try:
         frozen = registry.validate_spec(spec)
     except ValueError as exc:
-        if market_id is None or purpose != ExperimentRun.Purpose.RESOLUTION:
+        if not keep_invalid:
             raise RunError(f"invalid spec: {exc}") from exc
-        # A market's frozen spec that no longer validates (the registry changed under it): record a
-        # FAILED run so the market still closes and staff see why, instead of failing the close.
-        return _failed_run(spec=spec, market_id=market_id, criterion=criterion, error=f"invalid spec: {exc}")
+        return _failed_run(spec=spec, purpose=purpose, criterion=criterion, error=f"invalid spec: {exc}")
     if criterion:
         Criterion.from_dict(criterion)  # refuse a malformed criterion now, not in the finalizer
     if purpose not in ExperimentRun.Purpose.values:
         raise RunError(f"purpose must be one of {', '.join(ExperimentRun.Purpose.values)}; got {purpose!r}")
     with transaction.atomic():
-        if purpose == ExperimentRun.Purpose.RESOLUTION and market_id is not None:
-            active = (
-                ExperimentRun.objects.select_for_update()
-                .filter(market_id=market_id, purpose=purpose, status__in=[Status.QUEUED, Status.RUNNING])
-                .first()
-            )
-            if active is not None:
-                return active
         _, _, seeds = registry.build(frozen)
         run = ExperimentRun.objects.create(
-            market_id=market_id,
             purpose=purpose,
             verifies=verifies,
             requested_by=requested_by,
@@ -173,15 +174,14 @@ def run_enqueue(
             seed_budget=int(frozen.get("seed_budget") or len(seeds)),
             message="queued: waiting for a worker",
         )
-        transaction.on_commit(lambda: _start_task().delay(run.pk))
+        _start_on_commit(run.pk)
     return run
 
 
-def _failed_run(*, spec: dict, market_id: int, criterion: dict | None, error: str) -> ExperimentRun:
+def _failed_run(*, spec: dict, purpose: str, criterion: dict | None, error: str) -> ExperimentRun:
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return ExperimentRun.objects.create(
-        market_id=market_id,
-        purpose=ExperimentRun.Purpose.RESOLUTION,
+        purpose=purpose,
         spec=spec,
         spec_sha256=hashlib.sha256(canonical.encode("ascii")).hexdigest(),
         criterion=dict(criterion or {}),
@@ -190,12 +190,6 @@ def _failed_run(*, spec: dict, market_id: int, criterion: dict | None, error: st
         message=f"failed: {error}"[:500],
         finished_at=timezone.now(),
     )
-
-
-def _start_task():
-    from experiments.tasks import start_run_task
-
-    return start_run_task
 
 
 def run_start(*, run_id: int) -> list[int]:
@@ -215,13 +209,11 @@ def run_start(*, run_id: int) -> list[int]:
         run.message = f"training {len(todo)} of {len(run.seeds)} seeds in {len(_chunks(todo))} chunk(s)"
         run.error = ""
         run.save(update_fields=["status", "started_at", "progress", "message", "error", "updated_at"])
-        _notify_market(run)
+        _notify(run)
         if todo:
             _dispatch_on_commit(run.pk, todo)
         else:  # every seed survived an earlier attempt: go straight to the finalizer
-            from experiments.tasks import finalize_run_task
-
-            transaction.on_commit(lambda: finalize_run_task.delay(run.pk))
+            transaction.on_commit(lambda: _task("finalize_run_task", run.pk).delay())
     return todo
 
 
@@ -318,7 +310,7 @@ def run_finalize(*, run_id: int) -> FinalizeOutcome:
 
     Steps: statistic and bootstrap CI (the protocol's ``summarize``), artifacts (result.json, CSVs,
     plots), the decision rule (``experiments.decision.decide``) for runs with a criterion, and —
-    in the same transaction as the SUCCEEDED status — the market hook. A run that is already
+    in the same transaction as the SUCCEEDED status — the ``run_status_changed`` signal. A run that is already
     finished, or whose planned seeds are not all stored (another round is in flight), is skipped.
     """
     run = ExperimentRun.objects.get(pk=run_id)
@@ -394,7 +386,7 @@ def run_finalize(*, run_id: int) -> FinalizeOutcome:
         locked.artifacts = artifacts
         locked.message = f"finished: {decision.outcome.upper()}" if decision else "finished"
         locked.save()
-        _notify_market(locked)
+        _notify(locked)
     return FinalizeOutcome("finished")
 
 
@@ -403,7 +395,7 @@ def run_finalize(*, run_id: int) -> FinalizeOutcome:
 
 
 def run_mark_failed(*, run_id: int, error: str) -> bool:
-    """Record a failure after retries; the market stays CLOSED for staff. False if already finished."""
+    """Record a failure after retries (listeners hear of it). False if the run had already finished."""
     with transaction.atomic():
         run = ExperimentRun.objects.select_for_update().get(pk=run_id)
         if run.is_terminal:
@@ -414,10 +406,10 @@ def run_mark_failed(*, run_id: int, error: str) -> bool:
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "message", "finished_at", "updated_at"])
         try:
-            with transaction.atomic():  # savepoint: the failure is recorded even if the hook breaks
-                _notify_market(run)
+            with transaction.atomic():  # savepoint: the failure is recorded even if a listener breaks
+                _notify(run)
         except Exception:
-            logger.exception("market hook failed while recording the failure of run %s", run.pk)
+            logger.exception("a run_status_changed listener failed on the failure of run %s", run.pk)
     return True
 
 
@@ -427,16 +419,11 @@ def run_requeue(*, run_id: int) -> ExperimentRun:
         run = ExperimentRun.objects.select_for_update().get(pk=run_id)
         if run.status == Status.SUCCEEDED:
             raise RunError("this run already succeeded; use re-run to verify for a fresh run")
-        if run.purpose == ExperimentRun.Purpose.RESOLUTION and run.market_id is not None:
-            if ExperimentRun.objects.filter(
-                market_id=run.market_id, purpose=run.purpose, status__in=[Status.QUEUED, Status.RUNNING]
-            ).exclude(pk=run.pk).exists():
-                raise RunError("another resolution run of this market is already active")
         run.status = Status.QUEUED
         run.finished_at = None
         run.message = "re-queued by staff"
         run.save(update_fields=["status", "finished_at", "message", "updated_at"])
-        transaction.on_commit(lambda: _start_task().delay(run.pk))
+        _start_on_commit(run.pk)
     return run
 
 
@@ -461,7 +448,7 @@ def runs_resume_stalled(*, stalled_for: float | None = None) -> list[int]:
             run.message = f"resumed after {seconds / 60:.0f} min without progress"
             run.save(update_fields=["message", "updated_at"])
             if run.status == Status.QUEUED:
-                transaction.on_commit(lambda pk=run.pk: _start_task().delay(pk))
+                _start_on_commit(run.pk)
             else:
                 done = set(RunSeed.objects.filter(run=run).values_list("seed", flat=True))
                 _dispatch_on_commit(run.pk, [s for s in run.seeds if s not in done])
@@ -481,36 +468,7 @@ def run_verify(*, run_id: int, requested_by=None) -> ExperimentRun:
     return run_enqueue(
         spec=spec,
         purpose=ExperimentRun.Purpose.VERIFY,
-        market_id=original.market_id,
         criterion=original.criterion,
         verifies=original,
         requested_by=requested_by,
     )
-
-
-def run_reresolve_market(*, run_id: int, reason: str, actor=None) -> dict:
-    """Staff: re-resolve a market to the decision of a verification run that disagrees with it
-    (DESIGN.md §1, "re-resolve after a verified re-run"; via the market hook)."""
-    run = ExperimentRun.objects.get(pk=run_id)
-    if run.purpose != ExperimentRun.Purpose.VERIFY or run.verifies_id is None or run.market_id is None:
-        raise RunError("only a verification run of a market's resolution run can re-resolve it")
-    if run.status != Status.SUCCEEDED or run.decision not in ("yes", "no"):
-        raise RunError(f"verification run {run.pk} has not decided YES or NO (status {run.status}, "
-                       f"decision {run.decision or 'none'})")
-    report = _call_hook("RUN_RERESOLVE_HOOK", run_id=run.pk, reason=reason, actor=actor)
-    if report is None:
-        raise RunError("no market hook is configured (PATHMARKET['RUN_RERESOLVE_HOOK'])")
-    return report
-
-
-def run_annul_market(*, run_id: int, reason: str, actor=None) -> dict:
-    """Staff: annul the market of a run that could not settle it (refunds; via the market hook)."""
-    run = ExperimentRun.objects.get(pk=run_id)
-    if run.market_id is None:
-        raise RunError("this run has no market")
-    if run.status in (Status.QUEUED, Status.RUNNING):
-        raise RunError("the run is still active; wait for it to finish or fail")
-    report = _call_hook("RUN_ANNUL_HOOK", run_id=run.pk, reason=reason, actor=actor)
-    if report is None:
-        raise RunError("no market hook is configured (PATHMARKET['RUN_ANNUL_HOOK'])")
-    return report

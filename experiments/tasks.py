@@ -5,17 +5,23 @@ Tasks take ids, call one service and return a small JSON value. They are ``acks_
 idempotent (the services guard on the run's status and upsert seeds by ``(run, seed)``), retry
 with exponential backoff and jitter, and record the error on the run once retries are spent.
 Time limits come from ``CELERY_TASK_SOFT_TIME_LIMIT`` / ``CELERY_TASK_TIME_LIMIT``.
+
+This module imports ``experiments.services``; the services send these tasks by their names, so the
+import goes one way. The names are a contract (messages already queued carry them): never rename one
+without keeping the old name registered as an alias.
 """
 from __future__ import annotations
 
 import logging
 import traceback as tb_module
 
-from celery import Task, chord, shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+
+from experiments import services
 
 logger = logging.getLogger(__name__)
 
@@ -36,67 +42,45 @@ class RunTask(Task):
         run_id = args[0] if args else kwargs.get("run_id")
         if run_id is None:
             return
-        from experiments.services import run_mark_failed
-
         try:
-            run_mark_failed(run_id=int(run_id), error=f"{self.name} failed: {exc!r}\n\n{einfo}")
+            services.run_mark_failed(run_id=int(run_id), error=f"{self.name} failed: {exc!r}\n\n{einfo}")
         except ObjectDoesNotExist:
             logger.warning("run %s vanished before its failure could be recorded", run_id)
 
 
 @shared_task(base=RunTask, name="experiments.tasks.start_run_task")
 def start_run_task(run_id: int) -> int:
-    from experiments.services import run_start
-
-    return len(run_start(run_id=run_id))
+    return len(services.run_start(run_id=run_id))
 
 
 @shared_task(base=RunTask, name="experiments.tasks.train_chunk_task")
 def train_chunk_task(run_id: int, seeds: list[int]) -> int:
-    from experiments.services import run_train_chunk
-
-    return len(run_train_chunk(run_id=run_id, seeds=seeds))
+    return len(services.run_train_chunk(run_id=run_id, seeds=seeds))
 
 
 @shared_task(base=RunTask, name="experiments.tasks.finalize_run_task")
 def finalize_run_task(run_id: int) -> str:
-    from experiments.services import run_finalize
-
-    return run_finalize(run_id=run_id).action
+    return services.run_finalize(run_id=run_id).action
 
 
 @shared_task(name="experiments.tasks.run_failed_errback_task")
 def run_failed_errback_task(request, exc, traceback, run_id: int) -> None:
     """Errback of a run's chord: a chunk or the finalizer failed (also a hard time limit, which kills
     the process before ``on_failure`` can run). Celery calls it inline as ``(request, exc, tb)``."""
-    from experiments.services import run_mark_failed
-
     text = "".join(tb_module.format_exception(exc)) if isinstance(exc, BaseException) else repr(exc)
     task = getattr(request, "task", None) or "a task of the run"
-    run_mark_failed(run_id=int(run_id), error=f"{task} failed: {text}")
+    services.run_mark_failed(run_id=int(run_id), error=f"{task} failed: {text}")
 
 
 @shared_task(name="experiments.tasks.resume_stalled_runs_task")
 def resume_stalled_runs_task() -> list[int]:
     """Beat task: re-send the work of runs that stopped making progress (lost messages)."""
-    from experiments.services import runs_resume_stalled
-
-    return runs_resume_stalled()
-
-
-def dispatch_training(run_id: int, chunks: list[list[int]]) -> None:
-    """Send one training task per chunk, joined by a chord whose callback finalizes the run."""
-    header = [train_chunk_task.s(run_id, chunk) for chunk in chunks if chunk]
-    callback = finalize_run_task.si(run_id).on_error(run_failed_errback_task.s(run_id))
-    if not header:
-        callback.delay()
-        return
-    chord(header)(callback)
+    return services.runs_resume_stalled()
 
 
 @worker_process_init.connect
 def _one_thread_per_worker_process(**_kwargs) -> None:
-    """Two single-thread processes beat one two-thread process on a small CPU (DESIGN.md §4.1)."""
+    """Two single-thread processes beat one two-thread process on a small CPU (docs/experiments.md)."""
     threads = int(settings.PATHMARKET.get("TORCH_THREADS", 1))
     if threads > 0:
         import torch

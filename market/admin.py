@@ -6,21 +6,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from market import proposal_admin  # noqa: F401  (registers the Proposal admin)
+from core.admin import ReadOnlyAdmin
 from market.exceptions import MarketStateError
 from market.models import Account, Forecast, LedgerEntry, Market, Position
 from market.services import market_annul, market_close, market_resolve
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 def _run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, action, verb: str) -> None:

@@ -29,11 +29,14 @@ class MarketNotOpen(MarketError):
 class InsufficientBalance(MarketError):
     field = "probability"
 
-    def __init__(self, message: str, *, cost: Decimal, balance: Decimal, furthest_probability: float | None) -> None:
+    def __init__(self, message: str, *, cost: Decimal, balance: Decimal, furthest_probability: float | None,
+                 furthest_t: float | None = None, field: str = "probability") -> None:
         super().__init__(message)
         self.cost = cost
         self.balance = balance
-        self.furthest_probability = furthest_probability
+        self.furthest_probability = furthest_probability  # binary: the furthest affordable price
+        self.furthest_t = furthest_t  # numeric: the largest affordable t of t·target + (1 − t)·current
+        self.field = field
 
 
 class MarketStateError(MarketError):

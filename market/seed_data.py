@@ -170,3 +170,87 @@ SEED_MARKETS: list[SeedMarket] = [
         "dis_ood", ">=", 0.05, timedelta(minutes=3),
     ),
 ]
+
+
+@dataclass(frozen=True)
+class NumericSeedMarket:
+    """A numeric seed market: forecasters state a distribution over the statistic on ``[lo, hi]``."""
+
+    title: str
+    question: str
+    spec: dict
+    statistic: str
+    lo: float
+    hi: float
+    n_bins: int = 50
+    open_lower: bool = False
+    open_upper: bool = False
+    close_in: timedelta = timedelta(weeks=3)
+    liquidity: float = 100.0
+
+
+# One numeric market per concept. Each range covers what the default presets measured
+# (docs/protocols.md, "What the default presets found") with room on both sides, so no outcome is
+# settled in advance; statistics bounded by definition (fractions, 1 − AUROC, 1 − CKA) get their
+# natural closed range, unbounded ones open ends.
+NUMERIC_SEED_MARKETS: list[NumericSeedMarket] = [
+    NumericSeedMarket(
+        "A · how often do digits MLPs disagree off-distribution? (numeric)",
+        "Train 32 seeds of an MLP on scikit-learn digits. On test digits with Gaussian noise (σ = 0.3 of the "
+        "pixel range), what is the mean pairwise disagreement dis_ood between seeds?",
+        _spec("A", "digits", "mlp", 32, noise=0.3), "dis_ood", 0.0, 0.1, open_upper=True,
+    ),
+    NumericSeedMarket(
+        "B · how far does reshuffling the data move a digits MLP? (numeric)",
+        "Train 32 pairs of digits MLPs that differ only in the order of the training data. How far apart do "
+        "their OOD predictions end, relative to re-seeding everything (dis_ratio; 1 = as far as a new seed)?",
+        _spec("B", "digits", "mlp", 32, noise=0.3, change="data_order"), "dis_ratio", 0.0, 1.5, open_upper=True,
+    ),
+    NumericSeedMarket(
+        "C · what share of lms MLP seeds falls in the minority cluster? (numeric)",
+        "Train 48 seeds of an MLP on the linear-plus-slabs task. What fraction of seeds falls in the smaller of "
+        "the two behaviour clusters (minority_fraction; 0 = one cluster)?",
+        _spec("C", "lms", "mlp", 48, n_slab=20, margin=0.1), "minority_fraction", 0.0, 0.5,
+    ),
+    NumericSeedMarket(
+        "D · how often do nudged digits MLPs snap to a cluster? (numeric)",
+        "Nudge digits MLPs part of the way toward a final model of the other cluster and keep training. What "
+        "fraction of the interventions snaps to one of the two clusters (snap_fraction)?",
+        _spec("D", "digits", "mlp", 32, noise=0.3), "snap_fraction", 0.0, 1.0,
+    ),
+    NumericSeedMarket(
+        "E · how well does the 25% checkpoint of a digits MLP predict its final cluster? (numeric)",
+        "Train 48 seeds of a digits MLP. Summarise how well the 25% checkpoint predicts which final behaviour "
+        "cluster a seed ends in: the AUROC of the 25% checkpoint's prediction (auroc_25; 0.5 = chance).",
+        _spec("E", "digits", "mlp", 48, noise=0.3), "auroc_25", 0.0, 1.0,
+    ),
+    NumericSeedMarket(
+        "F · does blocking a pathway early matter more than late? (numeric)",
+        "Train 32 two-pathway linear networks with pathway B blocked early, late or never. How much more does "
+        "early blocking change the final behaviour than late blocking, in seed standard deviations "
+        "(early_late_effect)?",
+        _spec("F", "two_pathway", "linear", 32, intervention="block"), "early_late_effect", -0.5, 2.0,
+        open_lower=True, open_upper=True,
+    ),
+    NumericSeedMarket(
+        "G · how much of a sparse-parity MLP's early representation survives? (numeric)",
+        "Train 16 seeds of an MLP on sparse parity. Compare the last hidden layer at 20% of training with the "
+        "final one: what is their linear CKA (cka_early_final; 1 = unchanged)?",
+        _spec("G", "sparse_parity", "mlp", 16), "cka_early_final", 0.0, 1.0,
+    ),
+    NumericSeedMarket(
+        "H · does the learning order beat the static predictor on GOTU? (numeric)",
+        "Train 32 MLPs on the generalization-on-the-unseen task (n = 10). What is the gap between the hit "
+        "rates of the dynamic (learning-order) and the static (min-degree) predictors (hit_rate_gap)?",
+        _spec("H", "gotu", "mlp", 32, n=10), "hit_rate_gap", -0.5, 0.5, open_lower=True, open_upper=True,
+    ),
+    # The numeric twin of the demo market above: closes four minutes after seeding.
+    NumericSeedMarket(
+        "A · demo: how often do tiny digits MLPs disagree? (numeric; closes 4 minutes after start)",
+        "Train 8 seeds of a small MLP on digits for 150 steps (the tiny preset). Forecast the distribution of "
+        "their mean OOD disagreement dis_ood; the market closes four minutes after `make run` seeds it.",
+        {"concept": "A", "task": "digits", "arch": "mlp", "preset": "tiny", "seeds": 8, "seed_budget": 16,
+         "params": {"noise": 0.3}},
+        "dis_ood", 0.0, 0.2, n_bins=40, open_upper=True, close_in=timedelta(minutes=4),
+    ),
+]

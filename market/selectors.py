@@ -22,8 +22,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from experiments.models import ExperimentRun
 from market import lmsr
-from market.models import Account, Forecast, Market, Position
+from market.community import community_aggregate
+from market.community import community_series as community_series_math
+from market.models import Account, Forecast, Market, MarketKind, Position
+from market.services.trade_write import decimals_load
 
 ZERO = Decimal(0)
 _DEC = DecimalField(max_digits=24, decimal_places=8)
@@ -137,8 +141,92 @@ class PositionRow:
     shares_no: Decimal
     net_cost: Decimal
     updated_at: datetime
+    shares_bins: list[float] | None = None  # numeric markets: shares per outcome
+    payouts: list[dict] | None = None  # numeric markets: [{region, low, high, payout}]
+
+
+def market_distribution(*, market: Market) -> list[float]:
+    """A numeric market's current price per outcome (sums to 1)."""
+    return [float(x) for x in lmsr.prices_n([float(x) for x in decimals_load(market.q_bins)], market.liquidity)]
+
+
+def position_payouts(*, market: Market, shares: tuple[Decimal, ...] | list) -> list[dict]:
+    """What a numeric position pays if the statistic lands in each outcome region (1 point per share)."""
+    from market.services.forecasts import market_bins
+
+    bins = market_bins(market)
+    edges = [float(x) for x in bins.edges]
+    lows = ([None] if bins.open_lower else []) + edges[:-1] + ([edges[-1]] if bins.open_upper else [])
+    highs = ([edges[0]] if bins.open_lower else []) + edges[1:] + ([None] if bins.open_upper else [])
+    return [{"region": label, "low": lo, "high": hi, "payout": float(x)}
+            for label, lo, hi, x in zip(bins.labels(), lows, highs, shares, strict=True)]
 
 
 def user_positions(*, user: AbstractBaseUser) -> list[PositionRow]:
     rows = Position.objects.filter(user=user).select_related("market").order_by("-updated_at")
-    return [PositionRow(p.market, p.shares_yes, p.shares_no, p.net_cost, p.updated_at) for p in rows]
+    out = []
+    for p in rows:
+        shares = decimals_load(p.shares_bins) if p.market.kind == MarketKind.NUMERIC else None
+        out.append(PositionRow(p.market, p.shares_yes, p.shares_no, p.net_cost, p.updated_at,
+                               shares_bins=[float(x) for x in shares] if shares else None,
+                               payouts=position_payouts(market=p.market, shares=shares) if shares else None))
+    return out
+
+
+def market_runs(*, market_id: int) -> QuerySet[ExperimentRun]:
+    """Every run started for the market (resolution runs and their verifications), newest first."""
+    return ExperimentRun.objects.filter(market_link__market_id=market_id).order_by("-pk")
+
+
+def market_resolution_run(*, market_id: int) -> ExperimentRun | None:
+    """The market's latest resolution run (the one that settles, or will settle, it)."""
+    return market_runs(market_id=market_id).filter(purpose=ExperimentRun.Purpose.RESOLUTION).first()
+
+
+def market_run_id(*, market_id: int) -> int | None:
+    """``run_id`` of the markets API: the latest resolution run's id, or None before closing."""
+    run = market_resolution_run(market_id=market_id)
+    return run.pk if run else None
+
+
+def _forecasts_of(market_id: int) -> tuple[list, list, list]:
+    rows = list(
+        Forecast.objects.filter(market_id=market_id, probability_after__isnull=False).order_by("created_at", "pk")
+        .values_list("user_id", "created_at", "probability_after")
+    )
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def community_probability(*, market_id: int) -> float | None:
+    """Current community aggregate (recency-weighted median of each user's latest probability);
+    None before the first forecast and for a numeric market (see ``community_distribution``)."""
+    users, times, probs = _forecasts_of(market_id)
+    if not probs:
+        return None
+    return community_aggregate(users, times, probs)
+
+
+def community_series(*, market_id: int) -> list[dict]:
+    """The community aggregate over time: ``[{"time": datetime, "probability": float, "n_forecasters": int}]``,
+    one point per distinct forecast time (computed live from the forecasts)."""
+    users, times, probs = _forecasts_of(market_id)
+    if not probs:
+        return []
+    frame = community_series_math(users, times, probs)
+    return [
+        {"time": t, "probability": float(p), "n_forecasters": int(n)}
+        for t, p, n in zip(frame["time"], frame["probability"], frame["n_forecasters"])
+    ]
+
+
+def community_distribution(*, market_id: int) -> list[float] | None:
+    """A numeric market's community aggregate: the recency-weighted mixture of each forecaster's latest
+    distribution (market.community); None before the first forecast."""
+    from market.community import mixture_aggregate
+    from market.models import Forecast
+
+    rows = list(Forecast.objects.filter(market_id=market_id, prices_after__isnull=False)
+                .order_by("created_at", "pk").values_list("user_id", "created_at", "prices_after"))
+    if not rows:
+        return None
+    return [float(x) for x in mixture_aggregate([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])]

@@ -1,10 +1,16 @@
-"""Events the market app announces to whoever listens (notifications, for one), without importing them.
+"""What the market app announces.
 
-Each signal is sent once the transaction that made the change has committed (``transaction.on_commit``),
-so a receiver never sees a change that was rolled back, and may enqueue Celery tasks directly.
+``market_settled`` is sent with ``market_id=<int>`` inside the transaction that resolves, re-resolves
+or annuls a market, after the payouts are written. Listeners must not write in that transaction
+anything that could fail: the evaluator's listener only schedules the score recomputation for after
+the commit (``evaluator.receivers``), so a scoring bug can never undo a payout.
+
+``market_event`` and ``proposal_reviewed`` are sent once the transaction that made the change has
+committed (``transaction.on_commit``), so a receiver (notifications: ``social.receivers``) never sees a
+change that was rolled back and may enqueue Celery tasks directly:
 
 - ``market_event``: ``market_id`` and ``event`` — one of ``"closed"``, ``"resolved"``, ``"reresolved"``,
-  ``"annulled"``.
+  ``"annulled"``;
 - ``proposal_reviewed``: ``proposal_id`` and ``status`` — ``"approved"`` or ``"rejected"``.
 
 Receivers must be idempotent: a service that is retried can announce the same event twice.
@@ -14,8 +20,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.dispatch import Signal
 
-market_event = Signal()
-proposal_reviewed = Signal()
+market_settled = Signal()  # kwargs: market_id (int)
+market_event = Signal()  # kwargs: market_id (int), event (str), after commit
+proposal_reviewed = Signal()  # kwargs: proposal_id (int), status (str), after commit
 
 MARKET_EVENTS = ("closed", "resolved", "reresolved", "annulled")
 

@@ -5,7 +5,7 @@ and hash it.
 ``spec_sha256``, ``statistic_name``); this module adds the criterion around the spec (statistic,
 comparator, threshold), maps registry errors onto criterion fields (``spec.params.steps`` …) and
 states the criterion in words. (Before the registry existed, specs were checked against a JSON
-schema of DESIGN.md §4.3; the registry replaced it.)
+schema of docs/experiments.md; the registry replaced it.)
 """
 from __future__ import annotations
 

@@ -3,7 +3,6 @@ from django.urls import path
 
 from market import views
 from market.evidence_views import market_evidence_csv
-from market.proposal_urls import urlpatterns as proposal_urlpatterns
 
 app_name = "market"
 urlpatterns = [
@@ -11,5 +10,4 @@ urlpatterns = [
     path("markets/<int:pk>/", views.market_detail, name="detail"),
     path("markets/<int:pk>/evidence.csv", market_evidence_csv, name="evidence-csv"),
     path("accounts/register/", views.register, name="register"),
-    *proposal_urlpatterns,
 ]

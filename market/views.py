@@ -14,16 +14,16 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from core.api.throttling import LoginRateThrottle
 from experiments.charts import price_chart_svg
 from experiments.concepts import CONCEPTS
 from market import selectors
 from market.evidence_views import evidence_panel
 from market.exceptions import InsufficientBalance, MarketError
 from market.forms import ForecastForm, RegisterForm
-from market.models import Concept, Market, MarketStatus
+from market.models import Concept, Market, MarketKind, MarketStatus
 from market.services import ForecastResult, account_for, account_open, forecast_place
 from market.specs import criterion_in_words
-from market.throttling import LoginRateThrottle
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -59,6 +59,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
     market = get_object_or_404(selectors.market_list(), pk=pk)
+    if market.kind == MarketKind.NUMERIC:
+        from market.numeric_views import numeric_detail
+
+        return numeric_detail(request, market)
     initial = {"percent": round(market.probability * 100, 1)}
     form = ForecastForm(initial=initial)
     status_code, furthest = 200, None
@@ -114,11 +118,9 @@ def _trade_message(result: ForecastResult) -> str:
 
 
 def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) -> dict:
-    from evaluator.selectors import community_series
-
     history = selectors.market_price_history(market=market)
     # One read of the forecasts: the series' last point is the current community aggregate.
-    community = community_series(market_id=market.pk)
+    community = selectors.community_series(market_id=market.pk)
     user = request.user
     return {
         "market": market,
@@ -151,9 +153,7 @@ def _resolution_run(market: Market):  # -> experiments.models.ExperimentRun | No
     """The run whose result the page leads with once the market is settled."""
     if market.status not in (MarketStatus.RESOLVED, MarketStatus.ANNULLED):
         return None
-    from experiments.selectors import market_resolution_run
-
-    return market_resolution_run(market_id=market.pk)
+    return selectors.market_resolution_run(market_id=market.pk)
 
 
 def _slider_value(form: ForecastForm, market: Market) -> str:

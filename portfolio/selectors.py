@@ -13,7 +13,8 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, Sum
 
-from market.models import Account, LedgerEntry, Market, MarketStatus, Position, Proposal
+from market.models import Account, LedgerEntry, Market, MarketStatus, Position
+from proposals.models import Proposal
 
 ZERO = Decimal(0)
 _SETTLED = (MarketStatus.RESOLVED, MarketStatus.ANNULLED)

@@ -114,7 +114,7 @@ class CommentDetailView(GenericAPIView):
     def _get(self, pk: int) -> Comment:
         comment = get_object_or_404(Comment.objects.select_related("author"), pk=pk)
         if comment.proposal_id is not None:  # proposal threads are as private as their proposal
-            from market.models import Proposal
+            from proposals.models import Proposal
 
             proposal = Proposal.objects.filter(pk=comment.proposal_id).first()
             if proposal is None or not selectors.proposal_visible(proposal=proposal, user=self.request.user):

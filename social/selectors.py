@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from market.models import Proposal
+from proposals.models import Proposal
 from social.models import Comment, Follow, Notification, NotificationKind, NotificationPreference
 
 
 def proposal_visible(*, proposal: Proposal, user: AbstractBaseUser) -> bool:
-    from market.services.proposals import proposal_visible_to
+    from proposals.services import proposal_visible_to
 
     return proposal_visible_to(proposal=proposal, user=user)
 

@@ -10,8 +10,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from market.models import Forecast, Market, MarketStatus, Position, Proposal
+from market.models import Forecast, Market, MarketStatus, Position
 from market.sanitize import markdown_problem
+from proposals.models import Proposal
 from social import selectors
 from social.exceptions import CommentForbidden, CommentInvalid, CommentThrottled
 from social.models import (

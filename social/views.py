@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from market.models import Market, Proposal
+from market.models import Market
+from proposals.models import Proposal
 from social import selectors, services
 from social.exceptions import CommentThrottled, SocialError
 from social.models import Comment, NotificationKind

@@ -13,10 +13,10 @@ import pytest
 
 from experiments.models import ExperimentRun
 from market.models import Account, Forecast, LedgerEntry, Market, Position
-from market.models.proposals import Proposal
-from market.services.proposals import proposal_create
+from proposals.models import Proposal
+from proposals.services import proposal_create
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client, with_params, with_spec
+from tests.proposals.support import proposal_body, token_client, with_params, with_spec
 
 pytestmark = pytest.mark.django_db
 

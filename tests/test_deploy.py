@@ -1,5 +1,6 @@
 """Deployment: production settings pass `check --deploy`, and docker-compose.yml has the agreed shape
-(DESIGN.md §8). There is no Docker engine here, so the compose file is validated structurally."""
+(docs/pipeline.md, "Production stack"). There is no Docker engine here, so the compose file is validated
+structurally."""
 from __future__ import annotations
 
 import os

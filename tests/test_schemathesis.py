@@ -20,9 +20,9 @@ from schemathesis.generation.modes import GenerationMode
 
 from experiments.models import ExperimentRun
 from market.services import forecast_place, market_close
-from market.services.proposals import proposal_create
+from proposals.services import proposal_create
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client
+from tests.proposals.support import proposal_body, token_client
 
 pytestmark = [pytest.mark.django_db]
 
@@ -41,7 +41,7 @@ def seeded(db) -> dict:
     forecast_place(user=staff, market=market, probability=0.6)
     closed = MarketFactory()
     market_close(market=closed)
-    run = ExperimentRun.objects.get(market=closed)
+    run = ExperimentRun.objects.get(market_link__market=closed)
     ExperimentRun.objects.filter(pk=run.pk).update(status=ExperimentRun.Status.FAILED, error="boom")
     proposal = proposal_create(proposer=staff, data=proposal_body())
     return {

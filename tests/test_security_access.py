@@ -12,13 +12,13 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from experiments.models import ExperimentRun
-from market.models import Forecast, LedgerEntry, Market, MarketStatus, Position
-from market.models.proposals import Proposal, ProposalStatus
+from market.models import Forecast, LedgerEntry, Market, MarketRun, MarketStatus, Position
 from market.services import forecast_place, market_close
-from market.services.proposals import proposal_create, proposal_dry_run
+from proposals.models import Proposal, ProposalStatus
+from proposals.services import proposal_create, proposal_dry_run
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client
-from tests.market.test_proposals_pages import form_data
+from tests.proposals.support import proposal_body, token_client
+from tests.proposals.test_pages import form_data
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def failed_run(db):
     """A closed market whose resolution run failed: what staff re-queue, verify or annul."""
     market = MarketFactory()
     market_close(market=market)
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     ExperimentRun.objects.filter(pk=run.pk).update(status=ExperimentRun.Status.FAILED, error="boom")
     return run
 
@@ -76,7 +76,7 @@ def test_forms_refuse_posts_without_a_csrf_token(alice, staff, failed_run):
         (as_staff, f"/runs/{failed_run.pk}/verify/", {}),
         (as_staff, f"/runs/{failed_run.pk}/annul/", {"reason": "forged"}),
         (as_staff, f"/runs/{failed_run.pk}/reresolve/", {"reason": "forged"}),
-        (as_staff, "/admin/market/proposal/", {"action": "approve_proposals", "_selected_action": [proposal.pk]}),
+        (as_staff, "/admin/proposals/proposal/", {"action": "approve_proposals", "_selected_action": [proposal.pk]}),
         (as_staff, "/admin/market/market/", {"action": "annul_markets", "_selected_action": [market.pk]}),
         (anonymous, "/accounts/register/", {"username": "mallory", "password1": "x-Long-pass-123",
                                             "password2": "x-Long-pass-123"}),
@@ -124,7 +124,7 @@ def test_only_staff_requeue_verify_or_annul_runs_through_the_api(alice, staff, f
         assert response.status_code == 403 and response.json()["detail"]
     failed_run.refresh_from_db()
     assert failed_run.status == ExperimentRun.Status.FAILED
-    assert ExperimentRun.objects.count() == 1 and failed_run.market.status == MarketStatus.CLOSED
+    assert ExperimentRun.objects.count() == 1 and Market.objects.get(run_links__run=failed_run).status == MarketStatus.CLOSED
 
 
 def test_only_staff_requeue_verify_or_annul_runs_from_the_report_page(client, alice, failed_run):
@@ -134,7 +134,7 @@ def test_only_staff_requeue_verify_or_annul_runs_from_the_report_page(client, al
         assert response.status_code in (302, 403, 404)
         assert "/admin/login/" in response.get("Location", "/admin/login/")
     failed_run.refresh_from_db()
-    market = Market.objects.get(pk=failed_run.market_id)
+    market = Market.objects.get(run_links__run=failed_run)
     assert failed_run.status == ExperimentRun.Status.FAILED and market.status == MarketStatus.CLOSED
     assert ExperimentRun.objects.count() == 1
 
@@ -226,8 +226,9 @@ def test_run_artifact_files_follow_the_runs_visibility(alice, bob, staff, settin
 
 def test_a_resolution_runs_artifacts_are_public(alice, settings):
     market = MarketFactory()
-    run = ExperimentRun.objects.create(market=market, purpose=ExperimentRun.Purpose.RESOLUTION, spec=market.spec,
+    run = ExperimentRun.objects.create(purpose=ExperimentRun.Purpose.RESOLUTION, spec=market.spec,
                                        spec_sha256=market.spec_sha256)
+    MarketRun.objects.create(run=run, market=market)
     folder = Path(settings.PATHMARKET["ARTIFACTS_DIR"]) / str(run.pk)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "per_seed.csv").write_text("seed,behaviour\n0,0.5\n")

@@ -11,11 +11,11 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from experiments.models import ExperimentRun
 from market.models import Forecast
-from market.models.proposals import Proposal
-from market.services.proposals import proposal_create
+from proposals.models import Proposal
+from proposals.services import proposal_create
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client
-from tests.market.test_proposals_pages import form_data
+from tests.proposals.support import proposal_body, token_client
+from tests.proposals.test_pages import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from market.services import account_open, forecast_place, market_close, market_resolve
-from market.services.proposals import proposal_create
+from proposals.services import proposal_create
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client
+from tests.proposals.support import proposal_body, token_client
+from tests.scoring_support import scores_recomputed_on_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,8 @@ def evil_world(db):
         forecast_place(user=user, market=open_market, probability=p)
         forecast_place(user=user, market=resolved, probability=p)
     market_close(market=resolved)
-    market_resolve(market=resolved, outcome="yes")
+    with scores_recomputed_on_commit():  # the leaderboard and profile show the scores
+        market_resolve(market=resolved, outcome="yes")
     proposal = proposal_create(proposer=evil, data=proposal_body(title=TITLE, text=TEXT))
     return {"evil": evil, "market": open_market, "resolved": resolved, "proposal": proposal}
 

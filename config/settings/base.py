@@ -25,9 +25,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "market",
     "experiments",
+    "market",
+    "proposals",
     "evaluator",
+    "resolution",
     "social",
     "portfolio",
 ]
@@ -103,11 +105,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes unauthenticated requests 401 (not 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "market.api.authentication.TokenAuthentication",
+        "core.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "market.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -123,7 +125,7 @@ REST_FRAMEWORK = {
         "login": env_str("PATHMARKET_THROTTLE_LOGIN", "10/min"),  # per address: form + token endpoint
         "comments": env_str("PATHMARKET_THROTTLE_COMMENTS", "6/min"),  # per user: page form + API
     },
-    "EXCEPTION_HANDLER": "market.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -200,10 +202,6 @@ PATHMARKET = {
     "TORCH_THREADS": env_int("PATHMARKET_TORCH_THREADS", 1),  # per worker process; 0 = torch default
     # A QUEUED/RUNNING run with no progress for this long has its work re-sent (seconds).
     "RUN_STALL_SECONDS": env_int("PATHMARKET_RUN_STALL_SECONDS", 2 * env_int("PATHMARKET_TASK_TIME_LIMIT", 3600)),
-    # The market hears about its runs through these callables (experiments never imports market).
-    "RUN_STATUS_HOOK": "market.resolution.market_settle_from_run",
-    "RUN_ANNUL_HOOK": "market.resolution.market_annul_from_run",
-    "RUN_RERESOLVE_HOOK": "market.resolution.market_reresolve_from_run",
 }
 
 # --- e-mail (notifications) ------------------------------------------------------------------------

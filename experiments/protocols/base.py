@@ -38,7 +38,7 @@ class Result:
     ci_high: float
     """Upper end of the CI."""
     details: dict[str, Any]
-    """JSON-serializable extras; keys per DESIGN.md §4.3."""
+    """JSON-serializable extras; keys per docs/protocols.md."""
     statistic_name: str = ""
     """Stable name of the statistic (``registry.statistic_name``)."""
 

@@ -1,9 +1,8 @@
-"""REST API (/api/v1/) of the market app — paths as in DESIGN.md §9."""
+"""REST API (/api/v1/) of the market app — paths as in docs/architecture.md, "HTTP contract"."""
 from django.urls import path
 
 from market.api import views
 from market.api.evidence import MarketEvidenceView
-from market.proposal_urls import api_urlpatterns as proposal_api_urlpatterns
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -13,5 +12,4 @@ urlpatterns = [
     path("markets/<int:pk>/evidence/", MarketEvidenceView.as_view(), name="api-market-evidence"),
     path("markets/<int:pk>/forecasts/", views.ForecastsView.as_view(), name="api-market-forecasts"),
     path("me/", views.MeView.as_view(), name="api-me"),
-    *proposal_api_urlpatterns,
 ]

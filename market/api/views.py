@@ -1,47 +1,40 @@
-"""REST API of the market app (DESIGN.md §9). Views validate input, call one service or selector, and
-serialize the result; errors use the project-wide JSON shape of market.api.errors."""
+"""REST API of the market app (docs/markets.md, "REST API"). Views validate input, call one service or selector, and
+serialize the result; errors use the project-wide JSON shape of core.api.errors."""
 from __future__ import annotations
 
-import json
-
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import exceptions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.api.errors import ERROR
+from core.api.parsers import NaNTolerantJSONParser
+from core.api.throttling import LoginRateThrottle
 from market import selectors
 from market.api import serializers as s
+from market.distributions import DistributionError
 from market.exceptions import InsufficientBalance, MarketNotOpen, ProbabilityInvalid
-from market.models import Concept, Market, MarketStatus
+from market.models import Concept, Market, MarketKind, MarketStatus
 from market.services import account_for, forecast_place
-from market.throttling import LoginRateThrottle
-
-ERROR = inline_serializer("Error", {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)})
 
 
 class MarketNotOpenError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This market no longer accepts forecasts."
     default_code = "market_not_open"
-
-
-class NaNTolerantJSONParser(JSONParser):
-    """Parses NaN/Infinity tokens so the probability field can reject them with a clear message."""
-
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
-        encoding = (parser_context or {}).get("encoding", "utf-8")
-        try:
-            return json.loads(stream.read().decode(encoding), parse_constant=float)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(f"The request body is not valid JSON: {exc}") from exc
 
 
 class HealthView(APIView):
@@ -111,11 +104,11 @@ class MarketDetailView(RetrieveAPIView):
         return selectors.market_list()
 
     def get_object(self) -> Market:
-        from evaluator.selectors import community_probability
-
         market = super().get_object()
         market.price_history = selectors.market_price_history(market=market)
-        market.community_probability = community_probability(market_id=market.pk)
+        market.community_probability = selectors.community_probability(market_id=market.pk)
+        market.community_distribution = (selectors.community_distribution(market_id=market.pk)
+                                          if market.kind == MarketKind.NUMERIC else None)
         return market
 
     @extend_schema(responses={200: s.MarketDetailSerializer, 404: ERROR},
@@ -145,18 +138,28 @@ class ForecastsView(GenericAPIView):
         return self.get_paginated_response(s.ForecastSerializer(page, many=True).data)
 
     @extend_schema(
-        request=s.ForecastInputSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="AnyForecastRequest", resource_type_field_name=None,
+            serializers=[s.ForecastInputSerializer, s.NumericForecastInputSerializer]),
         responses={
-            201: s.ForecastResultSerializer,
-            200: OpenApiResponse(s.ForecastResultSerializer, description="dry run: the quote, nothing changed"),
+            201: PolymorphicProxySerializer(
+                component_name="AnyForecastResult", resource_type_field_name=None,
+                serializers=[s.ForecastResultSerializer, s.NumericForecastResultSerializer]),
+            200: OpenApiResponse(s.ForecastResultSerializer, description="dry run: the quote, nothing changed "
+                                 "(a numeric market answers with NumericForecastResult)"),
             400: OpenApiResponse(ERROR, description="bad probability, or the balance cannot pay"),
             401: ERROR,
             404: ERROR,
             409: OpenApiResponse(ERROR, description="the market is not open"),
         },
-        summary="Place a forecast (move the price to a probability)",
+        summary="Place a forecast: move the price to a probability (binary market), or every bin's price to "
+                "a target distribution {cdf} | {components} | {quantiles} (numeric market)",
     )
     def post(self, request: Request, pk: int) -> Response:
+        distribution = s.distribution_input(request.data)
+        if distribution is not None or ("probability" not in request.data
+                                        and Market.objects.filter(pk=pk, kind=MarketKind.NUMERIC).exists()):
+            return self._post_numeric(request, pk, distribution or {})
         data = s.ForecastInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         try:
@@ -168,6 +171,8 @@ class ForecastsView(GenericAPIView):
             raise MarketNotOpenError(exc.message) from None
         except ProbabilityInvalid as exc:
             raise exceptions.ValidationError({"probability": [exc.message]}) from None
+        except DistributionError as exc:  # a probability sent to a numeric market
+            raise exceptions.ValidationError({exc.field: [exc.message]}) from None
         except InsufficientBalance as exc:
             return Response(
                 {
@@ -181,6 +186,26 @@ class ForecastsView(GenericAPIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         body = s.forecast_result_data(result)
+        return Response(body, status=status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED)
+
+    def _post_numeric(self, request: Request, pk: int, distribution: dict) -> Response:
+        """A numeric market: move every bin's price to the target distribution (or quote it)."""
+        dry_run = s.dry_run_input(request.data)
+        try:
+            result = forecast_place(user=request.user, market=pk, distribution=distribution, dry_run=dry_run)
+        except Market.DoesNotExist:
+            raise exceptions.NotFound("No market with this id.") from None
+        except MarketNotOpen as exc:
+            raise MarketNotOpenError(exc.message) from None
+        except (DistributionError, ProbabilityInvalid) as exc:
+            raise exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]}) from None
+        except InsufficientBalance as exc:
+            return Response(
+                {"detail": exc.message, "errors": {exc.field: [exc.message]}, "code": "insufficient_balance",
+                 "cost": float(exc.cost), "balance": float(exc.balance), "furthest_t": exc.furthest_t},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        body = s.numeric_result_data(result)
         return Response(body, status=status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED)
 
 

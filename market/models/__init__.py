@@ -1,10 +1,19 @@
 """Models of the market app: accounts and the double-entry ledger, markets, positions and trades.
 
-Split by topic; import from ``market.models`` (other modules, e.g. proposals, can be added here).
+Split by topic; import from ``market.models``.
 """
 from market.models.ledger import Account, LedgerEntry
-from market.models.markets import Comparator, Concept, Forecast, Market, MarketStatus, Outcome, Position
-from market.models.proposals import Proposal, ProposalStatus
+from market.models.markets import (
+    Comparator,
+    Concept,
+    Forecast,
+    Market,
+    MarketKind,
+    MarketStatus,
+    Outcome,
+    Position,
+)
+from market.models.runs import MarketRun
 
 __all__ = [
     "Account",
@@ -13,9 +22,9 @@ __all__ = [
     "Forecast",
     "LedgerEntry",
     "Market",
+    "MarketKind",
+    "MarketRun",
     "MarketStatus",
     "Outcome",
     "Position",
-    "Proposal",
-    "ProposalStatus",
 ]

@@ -1,9 +1,14 @@
-"""Markets (binary LMSR), positions and forecasts (one forecast = one trade)."""
+"""Markets (binary or numeric LMSR), positions and forecasts (one forecast = one trade).
+
+A binary market keeps its state in ``q_yes``/``q_no``; a numeric market (docs/markets.md, "Numeric
+markets") in ``q_bins``, one exact decimal per outcome bin stored as a JSON list of strings, and its
+positions and forecasts likewise in ``shares_bins`` and ``deltas``/``prices_after``.
+"""
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from experiments.concepts import CONCEPTS
 from market import lmsr
@@ -29,6 +34,11 @@ class MarketStatus(models.TextChoices):
     ANNULLED = "annulled", "annulled"
 
 
+class MarketKind(models.TextChoices):
+    BINARY = "binary", "binary (YES/NO)"
+    NUMERIC = "numeric", "numeric (a distribution over the statistic)"
+
+
 class Outcome(models.TextChoices):
     YES = "yes", "YES"
     NO = "no", "NO"
@@ -42,8 +52,18 @@ class Market(models.Model):
     spec = models.JSONField()
     spec_sha256 = models.CharField(max_length=64)
     statistic = models.CharField(max_length=64)
-    comparator = models.CharField(max_length=2, choices=Comparator.choices)
-    threshold = models.FloatField()
+    kind = models.CharField(max_length=7, choices=MarketKind.choices, default=MarketKind.BINARY)
+    comparator = models.CharField(max_length=2, choices=Comparator.choices, blank=True)  # binary only
+    threshold = models.FloatField(null=True, blank=True)  # binary only
+    # Numeric markets: [range_lo, range_hi] cut into n_bins equal bins; an open end adds an overflow bin.
+    range_lo = models.FloatField(null=True, blank=True)
+    range_hi = models.FloatField(null=True, blank=True)
+    open_lower = models.BooleanField(default=False)
+    open_upper = models.BooleanField(default=False)
+    n_bins = models.PositiveSmallIntegerField(null=True, blank=True)  # interior bins, 2..200
+    q_bins = models.JSONField(null=True, blank=True)  # outstanding shares per outcome (decimal strings)
+    outcome_value = models.FloatField(null=True, blank=True)  # the run's statistic that resolved it
+    outcome_bin = models.PositiveSmallIntegerField(null=True, blank=True)  # the outcome holding it
     confidence = models.FloatField(default=0.95)  # level of the bootstrap CI that must clear the threshold
     liquidity = models.FloatField(default=100.0)  # LMSR b, points
     q_yes = PointsField()  # outstanding YES shares
@@ -67,7 +87,10 @@ class Market(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(concept__in=list(Concept.values)), name="market_concept_valid"),
             models.CheckConstraint(
-                condition=Q(comparator__in=list(Comparator.values)), name="market_comparator_valid"
+                condition=Q(kind="binary", comparator__in=list(Comparator.values), threshold__isnull=False)
+                | Q(kind="numeric", range_lo__isnull=False, range_hi__gt=F("range_lo"), n_bins__gte=2,
+                    n_bins__lte=200, q_bins__isnull=False),
+                name="market_kind_fields",
             ),
             models.CheckConstraint(condition=Q(status__in=list(MarketStatus.values)), name="market_status_valid"),
             models.CheckConstraint(condition=Q(liquidity__gt=0), name="market_liquidity_positive"),
@@ -76,7 +99,9 @@ class Market(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(status="resolved", outcome__in=["yes", "no"], resolved_at__isnull=False)
+                    Q(status="resolved", kind="binary", outcome__in=["yes", "no"], resolved_at__isnull=False)
+                    | Q(status="resolved", kind="numeric", outcome__isnull=True, outcome_bin__isnull=False,
+                        resolved_at__isnull=False)
                     | Q(status="annulled", outcome__isnull=True, resolved_at__isnull=False)
                     | (Q(outcome__isnull=True, resolved_at__isnull=True) & ~Q(status__in=["resolved", "annulled"]))
                 ),
@@ -92,14 +117,27 @@ class Market(models.Model):
         return f"#{self.pk} {self.title}"
 
     @property
-    def probability(self) -> float:
-        """Current LMSR price of YES."""
+    def is_numeric(self) -> bool:
+        return self.kind == MarketKind.NUMERIC
+
+    @property
+    def n_outcomes(self) -> int:
+        """Outcomes of the LMSR: 2 for a binary market; interior bins plus overflow bins otherwise."""
+        if not self.is_numeric:
+            return 2
+        return int(self.n_bins) + int(self.open_lower) + int(self.open_upper)
+
+    @property
+    def probability(self) -> float | None:
+        """Current LMSR price of YES (None for a numeric market)."""
+        if self.is_numeric:
+            return None
         return lmsr.price(float(self.q_yes), float(self.q_no), self.liquidity)
 
     @property
     def max_loss(self) -> float:
-        """The maker's bounded loss b·ln 2, points."""
-        return lmsr.max_loss(self.liquidity)
+        """The maker's bounded loss b·ln n (b·ln 2 for a binary market), points."""
+        return lmsr.max_loss(self.liquidity, self.n_outcomes)
 
 
 class Position(models.Model):
@@ -110,6 +148,7 @@ class Position(models.Model):
     shares_yes = PointsField()
     shares_no = PointsField()
     net_cost = PointsField()  # points paid for buys minus points received for sales
+    shares_bins = models.JSONField(null=True, blank=True)  # numeric markets: shares per outcome (decimal strings)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -129,11 +168,15 @@ class Forecast(models.Model):
     # No index of its own: forecast_market_time (market, created_at) serves every lookup by market, and
     # each index is one more write on the forecast hot path.
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="forecasts", db_index=False)
-    probability_before = models.FloatField()
-    probability_after = models.FloatField()
+    probability_before = models.FloatField(null=True, blank=True)  # binary markets (null: numeric)
+    probability_after = models.FloatField(null=True, blank=True)
     delta_yes = PointsField()  # YES shares bought (> 0) or sold (< 0)
     delta_no = PointsField()  # NO shares bought (> 0) or sold (< 0)
     cost = PointsField()  # points paid (> 0) or received (< 0)
+    # Numeric markets: the signed share change per outcome (decimal strings) and the distribution the
+    # forecast moved the market to (floats summing to 1).
+    deltas = models.JSONField(null=True, blank=True)
+    prices_after = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,12 +184,18 @@ class Forecast(models.Model):
         indexes = [models.Index(fields=["market", "created_at"], name="forecast_market_time")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(probability_before__gt=0, probability_before__lt=1), name="forecast_before_in_unit_interval"
+                condition=Q(probability_before__gt=0, probability_before__lt=1)
+                | Q(probability_before__isnull=True, prices_after__isnull=False),
+                name="forecast_before_in_unit_interval",
             ),
             models.CheckConstraint(
-                condition=Q(probability_after__gt=0, probability_after__lt=1), name="forecast_after_in_unit_interval"
+                condition=Q(probability_after__gt=0, probability_after__lt=1)
+                | Q(probability_after__isnull=True, prices_after__isnull=False),
+                name="forecast_after_in_unit_interval",
             ),
         ]
 
     def __str__(self) -> str:
+        if self.probability_after is None:
+            return f"user {self.user_id}: a distribution over {len(self.prices_after or [])} bins on {self.market_id}"
         return f"user {self.user_id}: {self.probability_before:.3f} → {self.probability_after:.3f} on {self.market_id}"

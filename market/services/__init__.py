@@ -8,8 +8,10 @@ from market.services.lifecycle import (
     market_annul,
     market_close,
     market_open,
+    market_open_numeric,
     market_reresolve,
     market_resolve,
+    market_resolve_numeric,
     markets_close_due,
 )
 
@@ -27,7 +29,9 @@ __all__ = [
     "market_annul",
     "market_close",
     "market_open",
+    "market_open_numeric",
     "market_reresolve",
+    "market_resolve_numeric",
     "market_resolve",
     "markets_close_due",
 ]

@@ -14,11 +14,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from market import lmsr
+from market.distributions import Bins
 from market.exceptions import MarketStateError
-from market.models import Account, LedgerEntry, Market, MarketStatus, Outcome, Position
+from market.models import Account, LedgerEntry, Market, MarketKind, MarketStatus, Outcome, Position
 from market.models.fields import QUANTUM
 from market.services.accounts import balances_set, house_account, ledger_post
-from market.signals import market_event_on_commit
+from market.services.runs import market_run_enqueue
+from market.signals import market_event_on_commit, market_settled
 from market.specs import CriterionError, criterion_validate
 
 ZERO = Decimal(0)
@@ -55,9 +57,10 @@ class AnnulResult:
     already_annulled: bool
 
 
-def subsidy_amount(liquidity: float) -> Decimal:
-    """b·ln 2 rounded up to the ledger unit, so the maker can always cover its worst case."""
-    return Decimal(lmsr.max_loss(liquidity)).quantize(QUANTUM, rounding=ROUND_CEILING)
+def subsidy_amount(liquidity: float, n_outcomes: int = 2) -> Decimal:
+    """b·ln n (b·ln 2 for a binary market) rounded up to the ledger unit, so the maker can always
+    cover its worst case."""
+    return Decimal(lmsr.max_loss(liquidity, n_outcomes)).quantize(QUANTUM, rounding=ROUND_CEILING)
 
 
 def market_open(
@@ -98,6 +101,54 @@ def market_open(
     return market
 
 
+def market_open_numeric(
+    *,
+    title: str,
+    concept: str,
+    question: str,
+    spec: dict,
+    statistic: str,
+    range_lo: float,
+    range_hi: float,
+    n_bins: int = 50,
+    open_lower: bool = False,
+    open_upper: bool = False,
+    close_time: datetime,
+    liquidity: float | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> Market:
+    """Create an OPEN numeric market: its range cut into ``n_bins`` bins (plus an overflow bin per open
+    end), an LMSR over those outcomes at uniform prices, its maker account and the b·ln n subsidy."""
+    criterion = criterion_validate(spec=spec, statistic=statistic, comparator=">=", threshold=0.0)
+    if criterion["spec"]["concept"] != concept:
+        raise CriterionError("concept", f"the spec is for concept {criterion['spec']['concept']}, not {concept}.")
+    try:
+        bins = Bins(lo=float(range_lo), hi=float(range_hi), n=int(n_bins), open_lower=bool(open_lower),
+                    open_upper=bool(open_upper))
+    except (TypeError, ValueError) as exc:
+        field = "n_bins" if "bins" in str(exc) else "range_lo"
+        raise CriterionError(field, str(exc)) from None
+    b = float(settings.PATHMARKET["DEFAULT_LIQUIDITY"] if liquidity is None else liquidity)
+    if not (math.isfinite(b) and b > 0):
+        raise CriterionError("liquidity", "liquidity must be a positive number of points.")
+    now = timezone.now()
+    if close_time <= now:
+        raise CriterionError("close_time", "close_time must be in the future.")
+    n = bins.n_outcomes
+    with transaction.atomic():
+        market = Market.objects.create(
+            title=title, concept=concept, question=question, liquidity=b, kind=MarketKind.NUMERIC,
+            status=MarketStatus.OPEN, opened_at=now, close_time=close_time, created_by=created_by,
+            spec=criterion["spec"], spec_sha256=criterion["spec_sha256"], statistic=statistic,
+            comparator="", threshold=None, range_lo=bins.lo, range_hi=bins.hi, n_bins=bins.n,
+            open_lower=bins.open_lower, open_upper=bins.open_upper, q_bins=["0"] * n,
+        )
+        maker = Account.objects.create(kind=Account.Kind.MAKER, market=market)
+        ledger_post(kind=LedgerEntry.Kind.SUBSIDY, debit=house_account(), credit=maker,
+                    amount=subsidy_amount(b, n), market=market, memo=f"LMSR subsidy b·ln {n}")
+    return market
+
+
 def _market_id(market: Market | int) -> int:
     return market.pk if isinstance(market, Market) else int(market)
 
@@ -116,10 +167,7 @@ def market_close(*, market: Market | int) -> bool:
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
         market_event_on_commit(market_id=locked.pk, event="closed")
-        # Issue 5 (resolution pipeline): the ExperimentRun row commits together with the close; its
-        # Celery task is sent by transaction.on_commit, never from inside this transaction.
-        from market.resolution import market_run_enqueue
-
+        # The run row commits together with the close; its Celery task is sent on commit.
         market_run_enqueue(market=locked)
     if isinstance(market, Market):
         market.status, market.closed_at = locked.status, locked.closed_at
@@ -161,14 +209,20 @@ def _credit_users(market: Market, kind: str, amounts: dict[int, Decimal], memo: 
     balances_set(new)
 
 
-def _recompute_scores(market_id: int) -> None:
-    from evaluator.services import market_scores_recompute
+def _announce_settled(market_id: int) -> None:
+    """Tell ``market_settled`` listeners (the evaluator schedules a score recomputation after commit)."""
+    market_settled.send(sender=Market, market_id=market_id)
 
-    market_scores_recompute(market_id=market_id)
 
-
-def _winning_shares(market: Market, outcome: str) -> dict[int, Decimal]:
-    """Account id → shares of ``outcome`` held, for every position holding some."""
+def _winning_shares(market: Market, outcome: str | int) -> dict[int, Decimal]:
+    """Account id → shares of ``outcome`` (YES/NO, or a numeric market's outcome index) held, for every
+    position holding some."""
+    if market.kind == MarketKind.NUMERIC:
+        index = int(outcome)
+        rows = Position.objects.filter(market=market, shares_bins__isnull=False).annotate(
+            account=F("user__account__pk")).values_list("account", "shares_bins")
+        won = {account: Decimal(str(bins[index])) for account, bins in rows}
+        return {account: shares for account, shares in won.items() if shares > 0}
     field = "shares_yes" if outcome == Outcome.YES else "shares_no"
     return {
         row["account"]: row[field]
@@ -193,7 +247,8 @@ def _take_back(market: Market, owed: dict[int, Decimal], accounts: dict[int, Acc
 
 
 def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> ResolveResult:
-    """Resolve YES or NO: pay 1 point per winning share exactly once, settle the maker, recompute scores.
+    """Resolve YES or NO: pay 1 point per winning share exactly once, settle the maker, announce it
+    (``market_settled``: scores are recomputed after the commit).
 
     Calling it again with the same outcome pays nothing and reports ``already_resolved``; a different
     outcome, or an annulled market, raises MarketStateError.
@@ -217,32 +272,83 @@ def market_resolve(*, market: Market | int, outcome: str, note: str = "") -> Res
         locked.resolution_note = note
         locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
         _settle_maker(locked)
-        _recompute_scores(locked.pk)
+        _announce_settled(locked.pk)
         market_event_on_commit(market_id=locked.pk, event="resolved")
     paid = sum(winners.values(), ZERO)
     return ResolveResult(locked.pk, outcome, paid, len(winners), already_resolved=False)
 
 
-def market_reresolve(*, market: Market | int, outcome: str, reason: str) -> ReresolveResult:
-    """Staff correction of a RESOLVED market's outcome (DESIGN.md §1: after a verified re-run).
+def market_resolve_numeric(*, market: Market | int, value: float, note: str = "") -> ResolveResult:
+    """Resolve a numeric market at the run's statistic ``value``: the outcome bin holding it pays 1 point
+    per share, exactly once; the maker is settled and scores recomputed. Calling it again with a value in
+    the same bin pays nothing (``already_resolved``); a value in another bin raises MarketStateError
+    (use ``market_reresolve_numeric``)."""
+    with transaction.atomic():
+        locked = _locked(market)
+        if locked.kind != MarketKind.NUMERIC:
+            raise MarketStateError(f"Market #{locked.pk} is a binary market; resolve it YES or NO.")
+        from market.services.forecasts import market_bins
+
+        index = market_bins(locked).outcome_of(float(value))
+        if locked.status == MarketStatus.RESOLVED:
+            if locked.outcome_bin != index:
+                raise MarketStateError(f"Market #{locked.pk} is already resolved in outcome {locked.outcome_bin}.")
+            return ResolveResult(locked.pk, str(index), ZERO, 0, already_resolved=True)
+        if locked.status not in _TRADABLE:
+            raise MarketStateError(f"Market #{locked.pk} is {locked.status} and cannot be resolved.")
+        winners = _winning_shares(locked, index)
+        label = market_bins(locked).labels()[index]
+        _credit_users(locked, LedgerEntry.Kind.PAYOUT, winners, f"outcome {label} pays 1 point per share")
+        now = timezone.now()
+        locked.status, locked.outcome_bin, locked.outcome_value, locked.resolved_at = (
+            MarketStatus.RESOLVED, index, float(value), now)
+        locked.closed_at = locked.closed_at or now
+        locked.resolution_note = note
+        locked.save(update_fields=["status", "outcome_bin", "outcome_value", "resolved_at", "closed_at",
+                                   "resolution_note"])
+        _settle_maker(locked)
+        _announce_settled(locked.pk)
+    return ResolveResult(locked.pk, str(index), sum(winners.values(), ZERO), len(winners), already_resolved=False)
+
+
+def market_reresolve(*, market: Market | int, outcome: str = "", reason: str,
+                     value: float | None = None) -> ReresolveResult:
+    """Staff correction of a RESOLVED market's outcome (after a verified re-run: docs/markets.md).
 
     Every old winner gives its payout back as far as its balance allows (a REVERSAL entry into the
     maker); the house covers what could not be taken back, as in an annulment, and funds the rest of
     the new payouts; the new winners are paid 1 point per share; the maker is settled again, the
-    correction is appended to the resolution note and scores are recomputed. Calling it again with
-    the same outcome moves nothing (``already_resolved``).
+    correction is appended to the resolution note and the change is announced (``market_settled``).
+    Calling it again with the same outcome moves nothing (``already_resolved``). A numeric market takes
+    the verified statistic ``value`` instead of ``outcome``; its outcomes are bin indices (as strings in
+    the result).
     """
-    outcome = str(outcome).lower()
-    if outcome not in Outcome.values:
-        raise ValueError(f"outcome must be 'yes' or 'no', got {outcome!r}")
+    if value is None:
+        outcome = str(outcome).lower()
+        if outcome not in Outcome.values:
+            raise ValueError(f"outcome must be 'yes' or 'no', got {outcome!r}")
     if not reason or not reason.strip():
         raise ValueError("a re-resolution needs a reason")
     with transaction.atomic():
         locked = _locked(market)
         if locked.status != MarketStatus.RESOLVED:
             raise MarketStateError(f"Market #{locked.pk} is {locked.status}; only a resolved market can be re-resolved.")
-        previous = locked.outcome
+        numeric = locked.kind == MarketKind.NUMERIC
+        if numeric != (value is not None):
+            raise ValueError("a numeric market is re-resolved with a value, a binary one with YES or NO")
+        if numeric:
+            from market.services.forecasts import market_bins
+
+            labels = market_bins(locked).labels()
+            previous, outcome = str(locked.outcome_bin), str(market_bins(locked).outcome_of(float(value)))
+            names = {previous: labels[int(previous)], outcome: labels[int(outcome)]}
+        else:
+            previous = locked.outcome
+            names = {previous: previous.upper(), outcome: outcome.upper()}
         if previous == outcome:
+            if numeric:
+                locked.outcome_value = float(value)
+                locked.save(update_fields=["outcome_value"])
             return ReresolveResult(locked.pk, previous, outcome, ZERO, ZERO, ZERO, 0, already_resolved=True)
         old_winners, new_winners = _winning_shares(locked, previous), _winning_shares(locked, outcome)
         maker_id = locked.maker_account.pk
@@ -250,24 +356,27 @@ def market_reresolve(*, market: Market | int, outcome: str, reason: str) -> Rere
         involved = [*old_winners, *new_winners, maker_id]
         accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=involved).order_by("pk")}
         maker, house = accounts[maker_id], house_account()
+        new, old = names[outcome], names[previous]
         taken, covered = _take_back(locked, old_winners, accounts, maker, kind=LedgerEntry.Kind.REVERSAL,
-                                    memo=f"re-resolved {outcome.upper()}: {previous.upper()} payout taken back")
+                                    memo=f"re-resolved {new}: {old} payout taken back")
         if covered > 0:
             ledger_post(kind=LedgerEntry.Kind.REVERSAL, debit=house, credit=maker, amount=covered, market=locked,
-                        memo=f"re-resolved {outcome.upper()}: the house covers {previous.upper()} payouts "
-                             "that could not be taken back")
+                        memo=f"re-resolved {new}: the house covers {old} payouts that could not be taken back")
         shortfall = sum(new_winners.values(), ZERO) - maker.balance
         if shortfall > 0:
             ledger_post(kind=LedgerEntry.Kind.SETTLEMENT, debit=house, credit=maker, amount=shortfall, market=locked,
-                        memo=f"re-resolved {outcome.upper()}: the house funds the new payouts")
-        _credit_users(locked, LedgerEntry.Kind.PAYOUT, new_winners,
-                      f"{outcome.upper()} pays 1 point per share (re-resolved)")
-        locked.outcome, locked.resolved_at = outcome, timezone.now()
-        correction = f"Re-resolved {outcome.upper()} (was {previous.upper()}): {reason.strip()}"
+                        memo=f"re-resolved {new}: the house funds the new payouts")
+        _credit_users(locked, LedgerEntry.Kind.PAYOUT, new_winners, f"{new} pays 1 point per share (re-resolved)")
+        if numeric:
+            locked.outcome_bin, locked.outcome_value = int(outcome), float(value)
+        else:
+            locked.outcome = outcome
+        locked.resolved_at = timezone.now()
+        correction = f"Re-resolved {new} (was {old}): {reason.strip()}"
         locked.resolution_note = f"{locked.resolution_note}\n{correction}".strip()
-        locked.save(update_fields=["outcome", "resolved_at", "resolution_note"])
+        locked.save(update_fields=["outcome", "outcome_bin", "outcome_value", "resolved_at", "resolution_note"])
         _settle_maker(locked)
-        _recompute_scores(locked.pk)
+        _announce_settled(locked.pk)
         market_event_on_commit(market_id=locked.pk, event="reresolved")
     return ReresolveResult(locked.pk, previous, outcome, taken, covered, sum(new_winners.values(), ZERO),
                            len(new_winners), already_resolved=False)
@@ -275,7 +384,7 @@ def market_reresolve(*, market: Market | int, outcome: str, reason: str) -> Rere
 
 def market_annul(*, market: Market | int, reason: str) -> AnnulResult:
     """Annul: return each trader's net cost (taking back trading profits where the balance allows),
-    settle the maker and recompute scores. Idempotent; a resolved market cannot be annulled."""
+    settle the maker and announce it (``market_settled``). Idempotent; a resolved market cannot be annulled."""
     if not reason or not reason.strip():
         raise ValueError("an annulment needs a reason")
     with transaction.atomic():
@@ -310,6 +419,6 @@ def market_annul(*, market: Market | int, reason: str) -> AnnulResult:
         locked.resolution_note = reason
         locked.save(update_fields=["status", "outcome", "resolved_at", "closed_at", "resolution_note"])
         _settle_maker(locked)
-        _recompute_scores(locked.pk)
+        _announce_settled(locked.pk)
         market_event_on_commit(market_id=locked.pk, event="annulled")
     return AnnulResult(locked.pk, sum(refunds.values(), ZERO), reversed_total, written_off, already_annulled=False)

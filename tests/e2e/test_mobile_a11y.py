@@ -35,7 +35,7 @@ def world(eager_celery, django_capture_on_commit_callbacks):
     resolved, traders = tiny_market()
     with django_capture_on_commit_callbacks(execute=True):
         market_close(market=resolved)
-    run = ExperimentRun.objects.get(market=resolved)
+    run = ExperimentRun.objects.get(market_link__market=resolved)
     assert run.status == "succeeded", run.error
     user = get_user_model().objects.create_user("phone-user-with-a-long-name", password=PASSWORD)
     account_open(user=user)

@@ -8,10 +8,10 @@ from playwright.sync_api import expect
 
 from experiments.models import ExperimentRun
 from market.models import Market, MarketStatus
-from market.models.proposals import Proposal, ProposalStatus
-from market.services.proposals import proposal_create, proposal_dry_run
+from proposals.models import Proposal, ProposalStatus
+from proposals.services import proposal_create, proposal_dry_run
 from tests.market.factories import UserFactory
-from tests.market.proposal_support import proposal_body
+from tests.proposals.support import proposal_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TITLE = "Do tiny digits MLPs disagree off-distribution?"

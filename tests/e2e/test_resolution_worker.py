@@ -52,7 +52,7 @@ def test_a_market_closes_runs_and_resolves_on_real_workers_and_redelivery_change
     wait_for(lambda: _status(market.pk) == "resolved", timeout=150, what="the market to resolve", logs=workers.logs)
 
     market.refresh_from_db()
-    run = ExperimentRun.objects.get(market=market, purpose="resolution")
+    run = ExperimentRun.objects.get(market_link__market=market, purpose="resolution")
     assert run.status == "succeeded" and run.decision == market.outcome == "yes"
     assert sorted(RunSeed.objects.filter(run=run).values_list("seed", flat=True)) == run.seeds == [0, 1, 2, 3]
     _assert_paid_once(market)
@@ -79,7 +79,7 @@ def test_a_market_closes_runs_and_resolves_on_real_workers_and_redelivery_change
     after = (ledger_snapshot(), list(RunSeed.objects.filter(run=run).values_list("seed", "updated_at")),
              ExperimentRun.objects.filter(pk=run.pk).values_list("updated_at", flat=True).get())
     assert after == before
-    assert ExperimentRun.objects.filter(market=market).count() == 1
+    assert ExperimentRun.objects.filter(market_link__market=market).count() == 1
 
 
 def test_a_worker_killed_mid_run_is_replaced_and_the_market_still_resolves_once(workers):
@@ -92,13 +92,13 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_market_still_resolves_once(
     workers.client().send_task("market.tasks.close_due_markets_task", queue="default")
 
     def some_seeds_trained():
-        run = ExperimentRun.objects.filter(market=market).first()
+        run = ExperimentRun.objects.filter(market_link__market=market).first()
         return run is not None and run.status == "running" and 0 < RunSeed.objects.filter(run=run).count() < 8
 
     wait_for(some_seeds_trained, timeout=150, interval=0.1, what="training to start", logs=workers.logs)
     workers.kill(first)
     killed_at = time.monotonic()
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     trained_before_kill = RunSeed.objects.filter(run=run).count()
     assert run.status == "running" and trained_before_kill < 8 and _status(market.pk) == "running"
 

@@ -45,8 +45,11 @@ def forecast(market: Market, user, probability: float, *, hours: float, before: 
 
 
 def resolve(market: Market, outcome: str) -> Market:
+    """Resolve through the market service; the score task it schedules on commit runs at the end."""
     from market.services import market_resolve
+    from tests.scoring_support import scores_recomputed_on_commit
 
-    market_resolve(market=market, outcome=outcome)
+    with scores_recomputed_on_commit():
+        market_resolve(market=market, outcome=outcome)
     market.refresh_from_db()
     return market

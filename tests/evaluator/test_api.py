@@ -1,4 +1,4 @@
-"""Evaluator API (DESIGN.md §9): field names, filters, errors."""
+"""Evaluator API (docs/evaluator.md, "API"): field names, filters, errors."""
 from __future__ import annotations
 
 import pytest

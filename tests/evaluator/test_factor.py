@@ -141,3 +141,11 @@ def test_results_are_reproducible_for_a_seed():
 def test_invalid_inputs_raise(matrix, kwargs, message):
     with pytest.raises(ValueError, match=message):
         general_factor(matrix, **kwargs)
+
+
+@pytest.mark.parametrize("n_rows", [3, 5, 8])
+def test_fewer_rows_than_concepts_gives_an_estimate_not_an_error(n_rows):
+    """With n ≤ 8 rows the correlation matrix has rank < 8; the missing eigenvalues are zero."""
+    rng = np.random.default_rng(n_rows)
+    result = general_factor(pd.DataFrame(rng.normal(size=(n_rows, 8)), columns=list(CONCEPTS)), **FAST)
+    assert 0.0 < result.pc1_share <= 1.0

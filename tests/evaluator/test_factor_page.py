@@ -1,6 +1,6 @@
 """/factor/, /api/v1/factor/ and /exports/factor.csv on synthetic surveys: the page and the API tell a real
-factor from a task effect and from training progress, keep the DESIGN §9 fields, and the CSV carries its
-provenance. The covariate story goes through ``factor_matrix``'s contract (the survey storage that fills
+factor from a task effect and from training progress, keep the API fields of docs/architecture.md, and
+the CSV carries its provenance. The covariate story goes through ``factor_matrix``'s contract (the survey storage that fills
 covariates is built elsewhere), so that one test hands a contract frame to the selector."""
 from __future__ import annotations
 

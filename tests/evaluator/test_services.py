@@ -9,6 +9,7 @@ import pytest
 from evaluator import selectors
 from evaluator.models import CommunityPoint, FactorCell, Score
 from evaluator.services import factor_record, market_scores_recompute
+from market import selectors as market_selectors
 from market.models import Market, MarketStatus
 from tests.evaluator.factories import forecast, make_market, make_user, resolve
 
@@ -121,13 +122,13 @@ def test_forecasts_through_the_market_service_are_scored():
 
 def test_community_selectors_follow_the_latest_forecasts(two_trader_market):
     market, alice, bob = two_trader_market
-    assert selectors.community_probability(market_id=market.pk) == pytest.approx(0.45)
-    series = selectors.community_series(market_id=market.pk)
+    assert market_selectors.community_probability(market_id=market.pk) == pytest.approx(0.45)
+    series = market_selectors.community_series(market_id=market.pk)
     assert [round(p["probability"], 6) for p in series] == [0.8, 0.45]
     assert series[0]["time"] == market.opened_at
     empty = make_market(title="empty")
-    assert selectors.community_probability(market_id=empty.pk) is None
-    assert selectors.community_series(market_id=empty.pk) == []
+    assert market_selectors.community_probability(market_id=empty.pk) is None
+    assert market_selectors.community_series(market_id=empty.pk) == []
 
 
 def test_factor_record_upserts_one_cell_per_setup_and_concept():
@@ -159,3 +160,49 @@ def test_factor_record_rejects_bad_input(override, message):
     with pytest.raises(ValueError, match=message):
         factor_record(**kwargs)
     assert not FactorCell.objects.exists()
+
+
+def test_scores_are_recomputed_by_a_task_sent_after_the_settlement_commits(two_trader_market,
+                                                                           django_capture_on_commit_callbacks):
+    from market.services import market_resolve
+
+    market, *_ = two_trader_market
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        market_resolve(market=market, outcome="yes")
+    assert len(callbacks) == 1 and not Score.objects.filter(market=market).exists()  # nothing inside the transaction
+    from tests.scoring_support import scores_recomputed_on_commit
+
+    with scores_recomputed_on_commit():
+        callbacks[0]()  # what the commit does: send evaluator.tasks.market_scores_recompute_task (eager here)
+    first = {k: s.value for k, s in _scores(market).items()}
+    assert first and all(math.isfinite(v) for v in first.values())
+    from evaluator.tasks import market_scores_recompute_task
+
+    market_scores_recompute_task.apply(args=[market.pk]).get()  # a re-delivered task writes the same rows
+    assert {k: s.value for k, s in _scores(market).items()} == first
+
+
+def test_a_scoring_failure_leaves_the_payouts_in_place(monkeypatch):
+    from celery.exceptions import Retry
+
+    from market.models import LedgerEntry
+    from market.services import forecast_place, market_resolve
+    from tests.market.factories import MarketFactory, UserFactory
+    from tests.scoring_support import scores_recomputed_on_commit
+
+    market = MarketFactory()
+    forecast_place(user=UserFactory(), market=market, probability=0.9)  # a real position, so YES pays out
+
+    def broken(**kwargs):
+        raise RuntimeError("scoring bug")
+
+    monkeypatch.setattr("evaluator.tasks.market_scores_recompute", broken)
+    # The task fails (and asks Celery for a retry: celery.exceptions.Retry, eagerly) after the commit.
+    with pytest.raises(Retry, match="scoring bug"), scores_recomputed_on_commit():
+        market_resolve(market=market, outcome="yes")
+    market.refresh_from_db()
+    assert market.status == MarketStatus.RESOLVED and market.outcome == "yes"
+    assert LedgerEntry.objects.filter(market=market, kind=LedgerEntry.Kind.PAYOUT).exists()
+    assert not Score.objects.filter(market=market).exists()
+    monkeypatch.undo()
+    assert market_scores_recompute(market_id=market.pk) > 0  # and it can simply be run again

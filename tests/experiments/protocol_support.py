@@ -14,7 +14,7 @@ NUMERIC_KEYS = ("statistic", "ci_low", "ci_high", "details", "per_seed", "spec_s
 
 
 def check_tiny(concept: str, task: str, tmp_path: Path, details: set[str], **spec: Any) -> dict[str, Any]:
-    """Run the tiny preset through the registry and check the DESIGN §4.3 contract; return the payload."""
+    """Run the tiny preset through the registry and check the command-line contract of docs/experiments.md; return the payload."""
     result = run_spec({"concept": concept, "task": task, "preset": "tiny", **spec}, device="cpu", out_dir=tmp_path)
     assert math.isfinite(result["statistic"]), result["details"]
     assert result["ci_low"] <= result["statistic"] <= result["ci_high"]

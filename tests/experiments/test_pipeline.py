@@ -12,9 +12,10 @@ from django.conf import settings
 
 from experiments import registry, services
 from experiments.models import ExperimentRun, RunSeed
-from market.models import MarketStatus
-from market.resolution import market_settle_from_run
+from market.models import MarketRun, MarketStatus
 from market.services import market_close
+from resolution import services as resolution_services
+from resolution.services import market_settle_from_run
 from tests.experiments import pipeline_support
 from tests.experiments.pipeline_support import TINY_SPEC, ledger_snapshot, payout_total, tiny_market
 
@@ -31,7 +32,7 @@ def close_and_run(market, capture, *, failing: bool = False):
         if not failing:
             raise
     market.refresh_from_db()
-    return ExperimentRun.objects.get(market=market, purpose="resolution")
+    return ExperimentRun.objects.get(market_link__market=market, purpose="resolution")
 
 
 def _run_sends(callbacks: list) -> list:
@@ -44,7 +45,7 @@ def test_closing_a_market_creates_one_run_that_is_sent_only_after_commit(django_
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert market_close(market=market)
         assert market_close(market=market) is False  # closing twice enqueues nothing more
-        run = ExperimentRun.objects.get(market=market)
+        run = ExperimentRun.objects.get(market_link__market=market)
         assert run.status == "queued" and callbacks == []  # nothing is sent inside the transaction
     assert len(_run_sends(callbacks)) == 1
     assert run.spec_sha256 == market.spec_sha256 and run.spec == registry.validate_spec(market.spec)
@@ -88,7 +89,7 @@ def test_a_chunk_delivered_twice_trains_nothing_new(eager_celery, django_capture
     market, _ = tiny_market()
     with django_capture_on_commit_callbacks(execute=False):
         market_close(market=market)
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     with django_capture_on_commit_callbacks(execute=False):
         services.run_start(run_id=run.pk)
     assert services.run_train_chunk(run_id=run.pk, seeds=[0, 1]) == [0, 1]
@@ -155,7 +156,7 @@ def test_a_failing_chunk_fails_the_run_leaves_the_market_closed_and_staff_can_re
     # Staff re-queue once the cause is fixed: the run resumes and settles the market.
     monkeypatch.setattr(type(protocol), "train_seeds", original)
     with django_capture_on_commit_callbacks(execute=True):
-        services.run_requeue(run_id=run.pk)
+        resolution_services.run_requeue(run_id=run.pk)
     run.refresh_from_db()
     market.refresh_from_db()
     assert run.status == "succeeded" and market.status == MarketStatus.RESOLVED
@@ -170,8 +171,8 @@ def test_staff_annul_a_market_whose_run_failed(eager_celery, django_capture_on_c
     run = close_and_run(market, django_capture_on_commit_callbacks, failing=True)
     staff = get_user_model().objects.create_user("staffer", password="pw-staff-2026", is_staff=True)
     with pytest.raises(ValueError, match="reason"):
-        services.run_annul_market(run_id=run.pk, reason=" ", actor=staff)
-    report = services.run_annul_market(run_id=run.pk, reason="worker image broken", actor=staff)
+        resolution_services.run_annul_market(run_id=run.pk, reason=" ", actor=staff)
+    report = resolution_services.run_annul_market(run_id=run.pk, reason="worker image broken", actor=staff)
     market.refresh_from_db()
     assert report["action"] == "annulled" and market.status == MarketStatus.ANNULLED
     assert "staffer" in market.resolution_note
@@ -184,7 +185,7 @@ def test_re_run_to_verify_uses_fresh_seeds_and_never_touches_the_market(
     run = close_and_run(market, django_capture_on_commit_callbacks)
     before = ledger_snapshot()
     with django_capture_on_commit_callbacks(execute=True):
-        verify = services.run_verify(run_id=run.pk)
+        verify = resolution_services.run_verify(run_id=run.pk)
     verify.refresh_from_db()
     assert verify.purpose == "verify" and verify.verifies_id == run.pk and verify.status == "succeeded"
     assert set(verify.seeds).isdisjoint(range(run.seed_budget))  # fresh seeds beyond every original one
@@ -202,17 +203,29 @@ def test_a_spec_that_no_longer_validates_records_a_failed_run_instead_of_blockin
     Market.objects.filter(pk=market.pk).update(spec={**TINY_SPEC, "task": "no_such_task"})
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert market_close(market=market)
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     assert run.status == "failed" and "task" in run.error and _run_sends(callbacks) == []
     market.refresh_from_db()
     assert market.status == MarketStatus.CLOSED
 
 
 def test_a_dry_run_without_a_market_runs_and_decides_nothing(eager_celery, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.run_enqueue(spec={**TINY_SPEC, "seeds": 2, "seed_budget": 2}, purpose="dry_run")
+    from experiments.signals import run_status_changed
+
+    heard: list[tuple[int, str]] = []
+
+    def listen(sender, *, run, **kwargs):
+        heard.append((run.pk, run.status))
+
+    run_status_changed.connect(listen, dispatch_uid="test.dry_run_listener")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.run_enqueue(spec={**TINY_SPEC, "seeds": 2, "seed_budget": 2}, purpose="dry_run")
+    finally:
+        run_status_changed.disconnect(dispatch_uid="test.dry_run_listener")
+    assert heard == [(run.pk, "running"), (run.pk, "succeeded")]  # the one interface listeners use
     run.refresh_from_db()
-    assert run.status == "succeeded" and run.market_id is None
+    assert run.status == "succeeded" and not MarketRun.objects.filter(run=run).exists()
     assert run.decision == "" and run.settlement == {} and run.statistic is not None
     with pytest.raises(services.RunError, match="seeds"):
         services.run_enqueue(spec={**TINY_SPEC, "seeds": 100_000}, purpose="dry_run")
@@ -226,7 +239,7 @@ def test_runs_whose_messages_were_lost_are_resumed_by_the_stall_sweeper(
     with django_capture_on_commit_callbacks(execute=False):  # the start message is lost
         market_close(market=queued_market)
         market_close(market=running_market)
-    running = ExperimentRun.objects.get(market=running_market)
+    running = ExperimentRun.objects.get(market_link__market=running_market)
     with django_capture_on_commit_callbacks(execute=False):  # started, but the chunk messages are lost
         services.run_start(run_id=running.pk)
     services.run_train_chunk(run_id=running.pk, seeds=[0, 1])  # one chunk made it

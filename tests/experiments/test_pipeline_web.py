@@ -26,7 +26,7 @@ def resolved(eager_celery, django_capture_on_commit_callbacks):
     market, _ = tiny_market()
     with django_capture_on_commit_callbacks(execute=True):
         market_close(market=market)
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     assert run.status == "succeeded", run.error
     market.refresh_from_db()
     return market, run
@@ -52,7 +52,7 @@ def test_report_of_a_running_market_polls_the_runs_api(client, django_capture_on
     market, _ = tiny_market()
     with django_capture_on_commit_callbacks(execute=False):
         market_close(market=market)
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     html = client.get(f"/markets/{market.pk}/report/").content.decode()
     assert f'id="poll-ids" type="application/json">[{run.pk}]' in html
     assert f'id="poll-main" type="application/json">{run.pk}' in html
@@ -133,7 +133,7 @@ def test_staff_verify_runs_fresh_seeds_and_the_report_shows_both(
 def _disagreeing_verification(run: ExperimentRun, market, capture) -> tuple[ExperimentRun, str]:
     """A succeeded verification run of ``run`` whose decision is the other outcome (its fresh seeds are
     trained for real; only the stored decision is flipped, as if they had landed past the threshold)."""
-    from experiments import services
+    from resolution import services
 
     with capture(execute=True):
         verify = services.run_verify(run_id=run.pk)
@@ -217,7 +217,7 @@ def test_a_failed_run_shows_staff_the_error_and_the_requeue_and_annul_buttons(
             market_close(market=market)
     except RuntimeError:
         pass  # eager Celery re-raises the final failure; a worker records it
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     assert run.status == "failed"
     html = client.get(f"/markets/{market.pk}/report/").content.decode()
     # Everyone sees the failure and its last line; only staff see the traceback and the actions.

@@ -26,7 +26,7 @@ def resolved(eager_celery, django_capture_on_commit_callbacks):
     market, _ = tiny_market()
     with django_capture_on_commit_callbacks(execute=True):
         market_close(market=market)
-    run = ExperimentRun.objects.get(market=market)
+    run = ExperimentRun.objects.get(market_link__market=market)
     assert run.status == "succeeded", run.error
     market.refresh_from_db()
     return market, run

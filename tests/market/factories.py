@@ -52,3 +52,29 @@ class MarketFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, **kwargs):
         return market_open(**kwargs)
+
+
+class NumericMarketFactory(factory.Factory):
+    """A numeric market on concept A's statistic over [0, 0.1] in 10 bins, both ends open."""
+
+    class Meta:
+        model = dict
+
+    title = factory.Sequence(lambda n: f"Numeric market {n}")
+    concept = "A"
+    question = "How often do seeds disagree off-distribution?"
+    spec = factory.LazyAttribute(lambda o: spec_for(o.concept))
+    statistic = factory.LazyAttribute(lambda o: STATISTICS[o.concept])
+    range_lo = 0.0
+    range_hi = 0.1
+    n_bins = 10
+    open_lower = True
+    open_upper = True
+    close_time = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    liquidity = 100.0
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        from market.services import market_open_numeric
+
+        return market_open_numeric(**kwargs)

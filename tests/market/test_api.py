@@ -1,4 +1,4 @@
-"""REST API (/api/v1/): every endpoint of DESIGN.md §9 owned by the market app, and its errors."""
+"""REST API (/api/v1/): every endpoint owned by the market app (docs/architecture.md, "HTTP contract"), and its errors."""
 import re
 from datetime import timedelta
 
@@ -266,7 +266,7 @@ def test_token_authentication_refuses_unknown_keys_and_inactive_users(api, user)
 
 
 def test_token_authentication_builds_the_same_user_as_the_orm(user):
-    from market.api.authentication import TokenAuthentication
+    from core.api.authentication import TokenAuthentication
 
     token = Token.objects.create(user=user)
     built, got_token = TokenAuthentication().authenticate_credentials(token.key)

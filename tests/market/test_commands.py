@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from market.models import LedgerEntry, Market
-from market.seed_data import SEED_MARKETS
+from market.seed_data import NUMERIC_SEED_MARKETS, SEED_MARKETS
 from market.specs import CriterionError, criterion_validate
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +22,21 @@ def test_seed_data_has_two_valid_markets_per_concept():
                            threshold=seed.threshold)
 
 
+def test_seed_data_has_one_valid_numeric_market_per_concept():
+    assert {seed.spec["concept"] for seed in NUMERIC_SEED_MARKETS} == set("ABCDEFGH")
+    assert len({seed.title for seed in NUMERIC_SEED_MARKETS}) == len(NUMERIC_SEED_MARKETS)
+    for seed in NUMERIC_SEED_MARKETS:
+        criterion_validate(spec=seed.spec, statistic=seed.statistic, comparator=">=", threshold=0.0)
+        assert seed.lo < seed.hi and 2 <= seed.n_bins <= 200
+
+
 def test_seed_markets_is_idempotent_and_books_every_subsidy():
     call_command("seed_markets", stdout=StringIO())
     call_command("seed_markets", stdout=StringIO())
-    assert Market.objects.count() == len(SEED_MARKETS)
-    assert LedgerEntry.objects.filter(kind="subsidy").count() == len(SEED_MARKETS)
+    total = len(SEED_MARKETS) + len(NUMERIC_SEED_MARKETS)
+    assert Market.objects.count() == total
+    assert Market.objects.filter(kind="numeric").count() == len(NUMERIC_SEED_MARKETS)
+    assert LedgerEntry.objects.filter(kind="subsidy").count() == total
     assert authenticate(username="demo", password="demo-pass-2026") is not None
     admin = authenticate(username="admin", password="admin-pass-2026")
     assert admin is not None and admin.is_staff and admin.is_superuser

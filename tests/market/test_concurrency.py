@@ -70,3 +70,56 @@ def test_concurrent_forecasts_lose_no_trade_and_reconcile(require_postgres, monk
     report = ledger_reconcile()
     assert report.ok, report.summary()
     assert Market.objects.get(pk=market.pk).status == "open"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["pipelined", "orm"])
+def test_concurrent_numeric_forecasts_lose_no_update_and_reconcile(require_postgres, monkeypatch, path):
+    """Several threads trade one numeric market: q per bin stays the sum of every trade and position."""
+    from market.services.trade_write import decimals_load
+    from tests.market.factories import NumericMarketFactory
+
+    if path == "orm":
+        monkeypatch.setattr(forecasts, "pipelined_available", lambda: False)
+    market = NumericMarketFactory(liquidity=200.0, n_bins=50)
+    threads_n, per_thread = 6, 15
+    users = [UserFactory() for _ in range(threads_n)]
+    errors: list[BaseException] = []
+    refused = [0] * threads_n
+    start = threading.Barrier(threads_n)
+
+    def trade(index: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                center = 0.005 + 0.09 * (((index * 7 + i * 13) % 23) / 22)
+                try:
+                    forecast_place(user=users[index], market=market.pk, distribution={"components": [
+                        {"center": center, "spread": 0.004 + 0.002 * (i % 3), "weight": 0.8},
+                        {"center": 0.05, "spread": 0.03, "weight": 0.2}]})
+                except (InsufficientBalance, ForecastNoop):  # a repeated target is a no-op refusal
+                    refused[index] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trade, args=(i,)) for i in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    close_old_connections()
+    assert not errors, errors
+    market.refresh_from_db()
+    placed = Forecast.objects.filter(market=market)
+    assert placed.count() + sum(refused) == threads_n * per_thread
+    assert placed.count() >= threads_n * per_thread // 2
+    q = decimals_load(market.q_bins)
+    deltas = [decimals_load(f.deltas) for f in placed]
+    assert q == tuple(sum(col, Decimal(0)) for col in zip(*deltas, strict=True))  # no lost update
+    shares = [decimals_load(p.shares_bins) for p in Position.objects.filter(market=market)]
+    assert q == tuple(sum(col, Decimal(0)) for col in zip(*shares, strict=True))
+    report = ledger_reconcile()
+    assert report.ok, report.summary()

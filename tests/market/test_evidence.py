@@ -8,10 +8,10 @@ import json
 import pytest
 
 from market.services import market_open
-from market.services.proposals import proposal_create
+from proposals.services import proposal_create
 from tests.experiments.evidence_support import digits_row, survey_rows
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body, token_client
+from tests.proposals.support import proposal_body, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -134,10 +134,10 @@ def test_the_api_approve_response_carries_the_warning(staff, user, survey):
 
 def test_a_market_own_runs_are_not_its_evidence(client, survey):
     from experiments.models import ExperimentRun
+    from market.models import MarketRun
 
     market = MarketFactory(threshold=0.03)
-    ExperimentRun.objects.create(
-        market=market,
+    own = ExperimentRun.objects.create(
         spec=market.spec,
         spec_sha256=market.spec_sha256,
         status="succeeded",
@@ -146,6 +146,7 @@ def test_a_market_own_runs_are_not_its_evidence(client, survey):
         ci_low=0.4,
         ci_high=0.6,
     )
+    MarketRun.objects.create(run=own, market=market)
     other = market_open(
         title="Same setting, other seeds",
         concept="A",
@@ -157,13 +158,13 @@ def test_a_market_own_runs_are_not_its_evidence(client, survey):
         close_time=market.close_time,
     )
     run = ExperimentRun.objects.create(
-        market=other,
         spec=other.spec,
         spec_sha256=other.spec_sha256,
         status="succeeded",
         statistic=0.2,
         statistic_name="dis_ood",
     )
+    MarketRun.objects.create(run=run, market=other)
     rows = client.get(f"/api/v1/markets/{market.pk}/evidence/").json()["rows"]
     assert [r["run_id"] for r in rows if r["source"] == "run"] == [run.pk]
     assert rows[0]["run_id"] == run.pk and rows[0]["distance"] == 0.0  # the very same setting comes first

@@ -153,7 +153,7 @@ def test_unknown_market_page_is_404(client, db):
 def _login_throttle(monkeypatch, rate: str) -> None:
     from django.core.cache import cache
 
-    from market.throttling import LoginRateThrottle
+    from core.api.throttling import LoginRateThrottle
 
     monkeypatch.setattr(LoginRateThrottle, "THROTTLE_RATES", {"login": rate})
     cache.clear()

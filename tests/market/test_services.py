@@ -1,8 +1,9 @@
 """Market services against a real database: grants, trades, lifecycle, payouts, refunds."""
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -20,10 +21,26 @@ from market.services import (
     market_resolve,
     markets_close_due,
 )
+from market.signals import market_settled
 from market.specs import CriterionError
 from tests.market.factories import MarketFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def settled_announcements() -> Iterator[list[int]]:
+    """The market ids sent on ``market_settled`` while the block runs (listeners score after commit)."""
+    announced: list[int] = []
+
+    def listen(sender, *, market_id: int, **kwargs) -> None:
+        announced.append(market_id)
+
+    market_settled.connect(listen, dispatch_uid="test.settled_announcements")
+    try:
+        yield announced
+    finally:
+        market_settled.disconnect(dispatch_uid="test.settled_announcements")
 
 
 def balance(user) -> Decimal:
@@ -173,10 +190,10 @@ def test_resolution_pays_one_point_per_winning_share_exactly_once(user, other_us
     yes = forecast_place(user=user, market=market, probability=0.8)
     no = forecast_place(user=other_user, market=market, probability=0.4)
     market_close(market=market)
-    with mock.patch("evaluator.services.market_scores_recompute") as recompute:
+    with settled_announcements() as announced:
         first = market_resolve(market=market, outcome="yes")
         again = market_resolve(market=market, outcome="yes")
-    assert recompute.call_count == 1 and recompute.call_args.kwargs == {"market_id": market.pk}
+    assert announced == [market.pk]  # once: the second call moved nothing
     assert first.paid == yes.shares_yes and not first.already_resolved
     assert again.paid == 0 and again.already_resolved
     assert LedgerEntry.objects.filter(kind="payout").count() == 1
@@ -204,9 +221,9 @@ def test_re_resolution_takes_back_the_old_payouts_and_pays_the_new_winners(user,
     before = {u.pk: balance(u) for u in (user, other_user)}
     market_resolve(market=market, outcome="yes")
     assert balance(user) == before[user.pk] + yes_shares
-    with mock.patch("evaluator.services.market_scores_recompute") as recompute:
+    with settled_announcements() as announced:
         result = market_reresolve(market=market, outcome="no", reason="verification run 7 decided NO")
-    recompute.assert_called_once_with(market_id=market.pk)
+    assert announced == [market.pk]
     assert (result.previous, result.outcome, result.already_resolved) == ("yes", "no", False)
     assert result.reversed == yes_shares and result.covered == 0 and result.paid == no_shares and result.winners == 1
     # As if it had resolved NO in the first place.
@@ -270,10 +287,10 @@ def test_an_unknown_outcome_is_refused(market):
 def test_annulment_refunds_each_traders_net_cost(user, other_user, market):
     forecast_place(user=user, market=market, probability=0.8)
     forecast_place(user=other_user, market=market, probability=0.3)
-    with mock.patch("evaluator.services.market_scores_recompute") as recompute:
+    with settled_announcements() as announced:
         result = market_annul(market=market, reason="the experiment could not run")
         assert market_annul(market=market, reason="again").already_annulled
-    recompute.assert_called_once_with(market_id=market.pk)
+    assert announced == [market.pk]
     assert balance(user) == 1000 and balance(other_user) == 1000
     market.refresh_from_db()
     assert market.status == "annulled" and market.outcome is None

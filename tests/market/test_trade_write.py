@@ -3,6 +3,7 @@ import dataclasses
 import functools
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -121,7 +122,8 @@ def test_pipelined_refusals_and_errors_write_nothing_and_leave_the_connection_cl
     with pytest.raises(IntegrityError):
         trade_write_module.trade_pipelined(
             user_id=user.pk, market_id=market.pk,
-            decide=lambda locked: broken(forecasts._decide(locked, user_id=user.pk, p=0.6),
+            decide=lambda locked: broken(forecasts._decide(locked, user_id=user.pk,
+                                                           target=np.array([0.6, 0.4]), field="probability"),
                                          account_balance=Decimal("-1")))
     assert _counts() == before
     assert connection.connection.info.transaction_status == TransactionStatus.IDLE
@@ -147,3 +149,21 @@ def test_a_trader_without_an_account_gets_one_on_the_first_forecast(require_post
 
 def _counts() -> tuple[int, int, int]:
     return Forecast.objects.count(), LedgerEntry.objects.count(), Position.objects.count()
+
+
+def test_trade_rows_name_every_column_the_trade_writes():
+    """Adding a column to Forecast or Position touches one place: ``trade_rows`` (the SQL and the ORM writer
+    are generated from its names). This fails until a new column is either listed there or has a default."""
+    from market.models import Forecast, Position
+    from market.services.trade_write import trade_rows
+
+    trade = trade_write_module.TradeWrite(
+        user_id=1, market_id=1, account_id=1, maker_id=2, position_id=None, numeric=False,
+        probability_before=0.5, probability_after=0.6, prices_before=None, prices_after=None,
+        deltas=(Decimal(1), Decimal(0)), cost=Decimal(1), q=(Decimal(1), Decimal(0)), shares=(Decimal(1), Decimal(0)),
+        net_cost=Decimal(1), account_balance=Decimal(9), maker_balance=Decimal(2), now=timezone.now())
+    rows = trade_rows(trade)
+    for model, key in ((Forecast, "forecast"), (Position, "position")):
+        written = {model._meta.get_field(name).name for name in rows[key]}
+        columns = {f.name for f in model._meta.concrete_fields if not f.primary_key}
+        assert columns - written == set(), f"{model.__name__} columns missing from trade_rows: {columns - written}"

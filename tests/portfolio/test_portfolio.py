@@ -12,10 +12,10 @@ from django.db.models import Q, Sum
 
 from market.models import Account, LedgerEntry
 from market.services import forecast_place, market_annul, market_close, market_resolve
-from market.services.proposals import proposal_create
 from portfolio.selectors import portfolio_get
+from proposals.services import proposal_create
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body
+from tests.proposals.support import proposal_body
 
 pytestmark = pytest.mark.django_db
 CENT = Decimal("0.01")

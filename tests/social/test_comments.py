@@ -191,8 +191,8 @@ def test_the_api_lists_posts_replies_and_refuses_bad_input(user, other_user, mar
 
 
 def test_a_proposal_thread_is_as_private_as_the_proposal(client, user, other_user, staff):
-    from market.services.proposals import proposal_create
-    from tests.market.proposal_support import proposal_body
+    from proposals.services import proposal_create
+    from tests.proposals.support import proposal_body
 
     proposal = proposal_create(proposer=user, data=proposal_body(title="Private idea"))
     client.force_login(user)

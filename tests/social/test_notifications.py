@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 
 from market.services import forecast_place, market_annul, market_close, market_reresolve, market_resolve
-from market.services.proposals import proposal_approve, proposal_create, proposal_reject
+from proposals.services import proposal_approve, proposal_create, proposal_reject
 from social.models import Notification
 from social.services import comment_create, follow_set, preferences_set
 from social.tasks import (
@@ -17,7 +17,7 @@ from social.tasks import (
     notify_reply_task,
 )
 from tests.market.factories import MarketFactory, UserFactory
-from tests.market.proposal_support import proposal_body
+from tests.proposals.support import proposal_body
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""``python manage.py run_experiment CONCEPT TASK [...]`` — DESIGN.md §4.3."""
+"""``python manage.py run_experiment CONCEPT TASK [...]`` — the command line of docs/experiments.md."""
 from __future__ import annotations
 
 import json

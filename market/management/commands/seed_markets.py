@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from market.models import Market
-from market.seed_data import SEED_MARKETS
-from market.services import account_open, house_account, market_open
+from market.seed_data import NUMERIC_SEED_MARKETS, SEED_MARKETS
+from market.services import account_open, house_account, market_open, market_open_numeric
 from market.specs import CriterionError
 
 DEMO_USERS = (
@@ -49,7 +49,23 @@ class Command(BaseCommand):
                 self.stderr.write(f"seed_markets: skipped {seed.title!r}: {exc.field}: {exc.message}")
                 continue
             created += 1
-        present = len(SEED_MARKETS) - created - skipped
+        for seed in NUMERIC_SEED_MARKETS:
+            if seed.title in existing:
+                continue
+            try:
+                with transaction.atomic():
+                    market_open_numeric(
+                        title=seed.title, concept=seed.spec["concept"], question=seed.question, spec=seed.spec,
+                        statistic=seed.statistic, range_lo=seed.lo, range_hi=seed.hi, n_bins=seed.n_bins,
+                        open_lower=seed.open_lower, open_upper=seed.open_upper, close_time=now + seed.close_in,
+                        liquidity=seed.liquidity,
+                    )
+            except CriterionError as exc:
+                skipped += 1
+                self.stderr.write(f"seed_markets: skipped {seed.title!r}: {exc.field}: {exc.message}")
+                continue
+            created += 1
+        present = len(SEED_MARKETS) + len(NUMERIC_SEED_MARKETS) - created - skipped
         self.stdout.write(f"seed_markets: {created} market(s) created, {present} already present, {skipped} skipped.")
 
     def _users(self) -> None:
