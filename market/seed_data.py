@@ -35,16 +35,16 @@ SEED_MARKETS: list[SeedMarket] = [
     SeedMarket(
         "A · digits MLPs disagree off-distribution",
         "Train 32 seeds of an MLP on scikit-learn digits. On test digits with Gaussian noise (σ = 0.3 of the "
-        "pixel range), do two seeds disagree on at least 3% of images on average?",
+        "pixel range), do two seeds disagree on at least 20% of images on average?",
         _spec("A", "digits", "mlp", 32, noise=0.3),
-        "dis_ood", ">=", 0.03, 3 * WEEK,
+        "dis_ood", ">=", 0.2, 3 * WEEK,
     ),
     SeedMarket(
         "A · digits CNNs agree off-distribution",
         "Small CNNs have a stronger built-in bias than MLPs. Do 32 CNN seeds on digits disagree on fewer than "
-        "5% of noisy test images on average?",
+        "15% of noisy test images on average?",
         _spec("A", "digits", "cnn", 32, noise=0.3),
-        "dis_ood", "<", 0.05, 4 * WEEK,
+        "dis_ood", "<", 0.15, 4 * WEEK,
     ),
     SeedMarket(
         "A · modular-addition transformers vary across seeds",
@@ -64,9 +64,9 @@ SEED_MARKETS: list[SeedMarket] = [
     SeedMarket(
         "B · data order alone matters on linear + slab data",
         "On Shah et al.'s linear + 5-slab data, change only the order of the training batches. Does the "
-        "resulting model differ off-distribution at least 80% as much as a fresh seed would?",
+        "resulting model differ off-distribution at least 15% as much as a fresh seed would?",
         _spec("B", "lms", "mlp", 32, n_slab=20, margin=0.1, change="data_order"),
-        "dis_ratio", ">=", 0.8, 4 * WEEK,
+        "dis_ratio", ">=", 0.15, 4 * WEEK,
     ),
     # C. Distinct clusters
     SeedMarket(
@@ -77,10 +77,10 @@ SEED_MARKETS: list[SeedMarket] = [
         "minority_fraction", ">=", 0.10, 4 * WEEK,
     ),
     SeedMarket(
-        "C · some MLPs use the slabs, not the linear shortcut",
-        "On linear + 5-slab data, simplicity bias predicts every MLP relies on the linear coordinate. Do at "
-        "least 10% of 48 seeds form a separate cluster that also uses the slab coordinates?",
-        _spec("C", "lms", "mlp", 48, n_slab=20, margin=0.1),
+        "C · sparse-parity MLPs split into two kinds of learner",
+        "Train 48 seeds of an MLP on 3-sparse parity over 12 bits. Do at least 10% of them fall in a second, "
+        "distinct cluster of the behaviour scalar (the step at which the loss drops)?",
+        _spec("C", "sparse_parity", "mlp", 48, n=12, k=3),
         "minority_fraction", ">=", 0.10, 5 * WEEK,
     ),
     # D. Stability of clusters
@@ -94,9 +94,9 @@ SEED_MARKETS: list[SeedMarket] = [
     SeedMarket(
         "D · nudged digits MLPs snap back or flip",
         "Interpolate mid-training digits MLPs toward a model of the other behaviour cluster and keep training. "
-        "Do at least half of the interventions end near one of the two original clusters?",
+        "Do at least 10% of the interventions end near one of the two original clusters?",
         _spec("D", "digits", "mlp", 32, noise=0.3),
-        "snap_fraction", ">=", 0.5, 3 * WEEK,
+        "snap_fraction", ">=", 0.1, 3 * WEEK,
     ),
     # E. Mid-training predictiveness
     SeedMarket(
@@ -122,11 +122,12 @@ SEED_MARKETS: list[SeedMarket] = [
         "early_late_effect", ">=", 1.0, 3 * WEEK,
     ),
     SeedMarket(
-        "F · early counter-examples break the linear shortcut",
+        "F · late counter-examples outweigh early ones on linear + slab data",
         "On linear + slab data, inject a few examples that contradict the linear coordinate, early or late. "
-        "Is the early effect on the final S-randomized AUC at least half a seed standard deviation larger?",
+        "Does the late injection move the final S-randomized AUC at least 5 seed standard deviations more "
+        "than the early one (early − late effect at most −5)?",
         _spec("F", "lms", "mlp", 32, n_slab=20, margin=0.1, intervention="counterexamples"),
-        "early_late_effect", ">=", 0.5, 5 * WEEK,
+        "early_late_effect", "<=", -5.0, 5 * WEEK,
     ),
     # G. Survival of circuits
     SeedMarket(
@@ -139,9 +140,9 @@ SEED_MARKETS: list[SeedMarket] = [
     SeedMarket(
         "G · early CNN features survive on digits",
         "Do a small CNN's early-checkpoint representations survive to the end of training (CKA(early, final) "
-        "above 0.7 on average)?",
+        "above 0.88 on average)?",
         _spec("G", "digits", "cnn", 16),
-        "cka_early_final", ">", 0.7, 3 * WEEK,
+        "cka_early_final", ">", 0.88, 3 * WEEK,
     ),
     # H. Closed-form inductive bias
     SeedMarket(

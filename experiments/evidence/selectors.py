@@ -287,7 +287,7 @@ def setting_evidence(
 
 
 def _no_setting(
-    concept: str, task: str, arch: str, statistic: str, comparator: str, threshold: float, k: int
+    concept: str, task: str, arch: str, statistic: str, comparator: str, threshold: float | None, k: int
 ) -> dict[str, Any]:
     """The panel of a question that names no single trained setting: nothing is near it."""
     return {
@@ -296,7 +296,7 @@ def _no_setting(
         "arch": arch,
         "statistic": statistic,
         "comparator": comparator,
-        "threshold": float(threshold),
+        "threshold": None if threshold is None else float(threshold),
         "k": k,
         "nearness": {
             "text": "Nearness needs one task and architecture; this question names none.",
@@ -322,6 +322,13 @@ def _no_setting(
 def criterion_evidence(obj: Any, *, k: int = NEAREST_K) -> dict[str, Any]:
     """:func:`setting_evidence` of anything holding a criterion (a market or a proposal): ``spec``,
     ``statistic``, ``comparator``, ``threshold`` and ``spec_sha256`` (its own runs are left out)."""
+    if getattr(obj, "threshold", None) is None:  # a numeric market forecasts the statistic itself
+        spec = obj.spec or {}
+        out = _no_setting(obj.concept, spec.get("task", ""), spec.get("arch", ""), obj.statistic, "", None, k)
+        out["message"] = ("This numeric market forecasts the statistic itself, with no threshold to set "
+                          "against nearby settings; see the survey's rows on /factor/ for the values "
+                          f"{obj.statistic} takes.")
+        return out
     return setting_evidence(
         spec=obj.spec,
         statistic=obj.statistic,

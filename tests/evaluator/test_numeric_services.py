@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from evaluator import numeric, selectors
 from evaluator.models import Score, ScoreKind
+from evaluator.services import market_scores_recompute
 from market.models import Forecast, Market
 from market.services import forecast_place, market_close, market_resolve_numeric
 from market.services.forecasts import market_bins
@@ -33,6 +34,7 @@ def test_resolving_a_numeric_market_scores_every_forecaster_and_the_references()
     Forecast.objects.filter(market=market, user=sharp).update(created_at=timezone.now() - timedelta(hours=1))
     market_close(market=market)
     market_resolve_numeric(market=market, value=0.0352)
+    market_scores_recompute(market_id=market.pk)  # what the on-commit scoring task runs
     scores = {(s.user_id, s.forecaster, s.kind): s for s in Score.objects.filter(market=market)}
     assert (
         scores[(sharp.pk, "user", ScoreKind.PEER)].value
@@ -78,6 +80,7 @@ def test_profile_and_leaderboard_pages_include_numeric_markets():
     Forecast.objects.filter(market=market).update(created_at=timezone.now() - timedelta(hours=1))
     market_close(market=market)
     market_resolve_numeric(market=market, value=0.0352)
+    market_scores_recompute(market_id=market.pk)  # what the on-commit scoring task runs
     client = Client()
     profile = client.get(f"/users/{user.username}/").content.decode()
     assert 'id="pit-calibration"' in profile and "CRPS" in profile and market.title in profile

@@ -5,6 +5,7 @@ import pytest
 
 from experiments.evidence.selectors import setting_evidence
 from experiments.models import ExperimentRun
+from market.services.runs import market_run_link
 from tests.experiments.evidence_support import digits_row, survey_rows
 from tests.market.factories import MarketFactory
 
@@ -119,13 +120,11 @@ def test_resolved_runs_count_but_not_the_market_s_own_or_a_dry_run():
     market = MarketFactory()
     spec = {**DIGITS_A, "params": {**DIGITS_A["params"], "noise": 0.31}}
     common = {"status": "succeeded", "statistic_name": "dis_ood", "ci_low": 0.01, "ci_high": 0.03}
-    other = ExperimentRun.objects.create(
-        market=market, spec=spec, spec_sha256="a" * 64, statistic=0.02, **common
-    )
-    ExperimentRun.objects.create(market=market, spec=spec, spec_sha256="b" * 64, statistic=0.9, **common)
-    ExperimentRun.objects.create(
-        market=None, purpose="dry_run", spec=spec, spec_sha256="c" * 64, statistic=0.8, **common
-    )
+    other = ExperimentRun.objects.create(spec=spec, spec_sha256="a" * 64, statistic=0.02, **common)
+    own = ExperimentRun.objects.create(spec=spec, spec_sha256="b" * 64, statistic=0.9, **common)
+    for run in (other, own):
+        market_run_link(market_id=market.pk, run=run)
+    ExperimentRun.objects.create(purpose="dry_run", spec=spec, spec_sha256="c" * 64, statistic=0.8, **common)
     ev = _evidence(exclude_spec_sha256="b" * 64)
     runs = [r for r in ev["rows"] if r["source"] == "run"]
     assert [(r["run_id"], r["value"], r["url"]) for r in runs] == [

@@ -8,16 +8,16 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from market.resolution import market_settle_from_run
 
 from evaluator.models import Score
-from experiments import services
 from experiments.models import ExperimentRun
 from market.models import Position
 from market.reconcile import ledger_reconcile
 from market.services import forecast_place, market_close, market_open_numeric
 from market.services.forecasts import market_bins
 from market.services.trade_write import decimals_load
+from resolution import services
+from resolution.services import market_settle_from_run
 from tests.experiments import pipeline_support
 from tests.experiments.pipeline_support import TINY_SPEC, ledger_snapshot, payout_total
 from tests.market.factories import UserFactory
@@ -52,7 +52,7 @@ def test_a_numeric_market_resolves_at_the_runs_statistic_and_pays_the_bin_once(
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert market_close(market=market)
-    run = ExperimentRun.objects.get(market=market, purpose="resolution")
+    run = ExperimentRun.objects.get(market_link__market=market, purpose="resolution")
     market.refresh_from_db()
     assert run.status == "succeeded", run.error
     assert run.criterion == {} and run.decision == ""

@@ -36,7 +36,9 @@ class Command(BaseCommand):
             return
         for e in out:
             s = e["summary"]
-            criterion = f"{e['statistic']} {e['comparator']} {e['threshold']:g}"
+            numeric = e["threshold"] is None
+            criterion = (f"{e['statistic']} (numeric)" if numeric
+                         else f"{e['statistic']} {e['comparator']} {e['threshold']:g}")
             if s is None:
                 seen = e["message"]
             else:
