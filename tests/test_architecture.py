@@ -24,6 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "proposals": {"core", "experiments", "market"},
     "evaluator": {"core", "experiments", "market"},
     "resolution": {"core", "experiments", "market", "evaluator", "proposals"},
+    "social": {"core", "market", "proposals"},  # comments, follows, notifications (market.signals)
+    "portfolio": {"market", "proposals"},  # /me/, reads only
 }
 APPS = set(ALLOWED)
 _FIELD_CALLS = {"ForeignKey", "OneToOneField", "ManyToManyField"}
