@@ -179,7 +179,7 @@ def price_chart_svg(history: list[dict], *, community: list[dict] | None = None,
             for i in mine if 0 < i <= n
         )
         legend.append((mine_colour, "your forecasts", "dot"))
-    lx = left + 4
+    lx = float(left + 4)
     for colour, text, dash in legend:
         if dash == "dot":
             body.append(f'<circle cx="{lx + 10}" cy="{top - 10}" r="4" fill="{colour}"/>')
