@@ -26,17 +26,21 @@ from experiments import services
 logger = logging.getLogger(__name__)
 
 
-class RunTask(Task):
-    """Base of the run tasks: retries with backoff + jitter; a final failure fails the run."""
+class RetryingTask(Task):
+    """acks_late, retried with exponential backoff + jitter (limits from settings); for idempotent tasks."""
 
     acks_late = True
     autoretry_for = (Exception,)
-    # A time limit would be hit again, a missing run will not appear, a bad spec stays bad.
+    # A time limit would be hit again, a missing row will not appear, a bad spec stays bad.
     dont_autoretry_for = (SoftTimeLimitExceeded, ObjectDoesNotExist, ValueError)
     max_retries = int(settings.PATHMARKET.get("TASK_MAX_RETRIES", 3))
     retry_backoff = int(settings.PATHMARKET.get("TASK_RETRY_BACKOFF", 5))
     retry_backoff_max = 600
     retry_jitter = True
+
+
+class RunTask(RetryingTask):
+    """Base of the run tasks: retries with backoff + jitter; a final failure fails the run."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         run_id = args[0] if args else kwargs.get("run_id")
@@ -88,19 +92,8 @@ def _one_thread_per_worker_process(**_kwargs) -> None:
         torch.set_num_threads(threads)
 
 
-class SurveyTask(Task):
-    """Base of the survey unit task: acks_late, retries with backoff + jitter (the service records errors)."""
-
-    acks_late = True
-    autoretry_for = (Exception,)
-    dont_autoretry_for = (SoftTimeLimitExceeded, ObjectDoesNotExist, ValueError)
-    max_retries = int(settings.PATHMARKET.get("TASK_MAX_RETRIES", 3))
-    retry_backoff = int(settings.PATHMARKET.get("TASK_RETRY_BACKOFF", 5))
-    retry_backoff_max = 600
-    retry_jitter = True
-
-
-@shared_task(base=SurveyTask, name="experiments.survey_unit")
+# The survey service records a unit's errors on its cells itself, so plain retries are all it needs.
+@shared_task(base=RetryingTask, name="experiments.survey_unit")
 def survey_unit_task(campaign_id: int, row_index: int, unit: str) -> str:
     """One unit (base, B, D, F or H) of one survey row; idempotent (experiments/survey/services.py)."""
     from experiments.survey.services import survey_unit_run
