@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.preprocessing import StandardScaler
 
@@ -123,6 +123,11 @@ class FactorResult:
     null_p95: float | None = None
     null_eigen_p95: list[float] = field(default_factory=list)
     n_factors_retained: int | None = None
+    loading_products: dict[str, list[float]] = field(default_factory=dict)
+
+    def loading_product(self, a: str, b: str) -> list[float] | None:
+        """``[l_a·l_b, ci_low, ci_high]`` (sign-invariant: > 0 when the two load with the same sign)."""
+        return self.loading_products.get("".join(sorted((a, b))))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -325,4 +330,21 @@ def general_factor(
         fa_uniqueness={c: float(x) for c, x in zip(cols, fa.noise_variance_)},
         null_share_mean=float(null_share.mean()), null_p95=float(np.quantile(null_share, 0.95)),
         null_eigen_p95=[float(x) for x in null_eig_p95], n_factors_retained=retained,
+        loading_products=_products(cols, loadings, boot_load, alpha),
     )
+
+
+def _products(cols: list[str], loadings: NDArray, boot_load: NDArray, alpha: float) -> dict[str, list[float]]:
+    """Per pair of columns: the product of their PC1 loadings with its percentile bootstrap interval.
+
+    Each resample's PC1 is sign-aligned to the full sample's, and a product does not change when both
+    signs flip, so the interval says whether two concepts load with the same sign whatever PC1's sign.
+    """
+    out: dict[str, list[float]] = {}
+    for i, a in enumerate(cols):
+        for j in range(i + 1, len(cols)):
+            b = cols[j]
+            prod = boot_load[:, i] * boot_load[:, j]
+            lo, hi = np.quantile(prod, [alpha, 1 - alpha])
+            out["".join(sorted((a, b)))] = [float(loadings[i] * loadings[j]), float(lo), float(hi)]
+    return out

@@ -165,18 +165,23 @@ def user_score_history(*, user: AbstractBaseUser) -> list[dict]:
 
 # --- general factor ----------------------------------------------------------------------------------
 
-def survey_matrix() -> pd.DataFrame:
+def survey_matrix(*, campaign_id: int | None = None, rows: int | None = None) -> pd.DataFrame:
     """Survey rows in the factor matrix's shape (index ``setup``; ``task, arch``, A … H with their
     ``<letter>_ci_low`` / ``<letter>_ci_high``, covariates ``cov_*``, ``source``); empty when none.
 
     Every campaign's finished cells count (shipped datasets and campaigns run here); a setting that
-    two campaigns measured keeps the newest campaign's cells.
+    two campaigns measured keeps the newest campaign's cells. With ``campaign_id`` only that campaign's
+    rows count (its first ``rows`` rows when given): the rows a factor market's campaign measured.
     """
     from experiments.survey.models import SurveyCell
     from experiments.survey.row import COVARIATES
 
-    cells = (SurveyCell.objects.filter(status=SurveyCell.Status.DONE, statistic__isnull=False)
-             .select_related("row", "row__campaign")
+    cells = SurveyCell.objects.filter(status=SurveyCell.Status.DONE, statistic__isnull=False)
+    if campaign_id is not None:
+        cells = cells.filter(row__campaign_id=campaign_id)
+        if rows is not None:
+            cells = cells.filter(row__index__lt=rows)
+    cells = (cells.select_related("row", "row__campaign")
              .order_by("-row__campaign__created_at", "row__index", "concept"))
     records: dict[str, dict] = {}
     keys: dict[int, str] = {}

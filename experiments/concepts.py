@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["CONCEPTS", "LEGACY_STATISTICS", "LETTERS", "STATISTIC_NAMES", "ConceptInfo", "concept_of_statistic",
-           "migrate_criterion"]
+__all__ = ["CONCEPTS", "FACTOR", "FACTOR_INFO", "LEGACY_STATISTICS", "LETTERS", "MARKET_CONCEPTS", "STATISTIC_NAMES",
+           "ConceptInfo", "concept_of_statistic", "migrate_criterion"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,26 @@ LETTERS: tuple[str, ...] = tuple(CONCEPTS)
 """The concept letters in order ("A" … "H")."""
 STATISTIC_NAMES: dict[str, str] = {letter: info.statistic for letter, info in CONCEPTS.items()}
 """Concept letter → the stable name of its resolving statistic."""
+FACTOR = "g"
+"""The market concept of the general factor (lower-case, as psychometrics writes its *g*)."""
+FACTOR_INFO = ConceptInfo(
+    FACTOR,
+    "The general factor",
+    "Do the eight concepts rise and fall together across trained settings?",
+    "The essay guesses that one general factor of path dependence lies behind A–H: a setting whose seeds "
+    "disagree would also be sensitive to small changes, split into clusters, and so on. A survey campaign "
+    "trains many settings, measures all eight concepts on each, and asks how much of their co-variation "
+    "one component (PC1) carries, against a parallel-analysis null.",
+    "PC1 carries far more variance than the null, and every concept loads on it with the same sign.",
+    "A survey campaign drawn at the market's close from a pre-registered design with a hidden seed; "
+    "PC1's share of variance, its excess over the null's 95th percentile, a concept's loading or the "
+    "product of two loadings, each with a bootstrap CI over rows (docs/factor-markets.md).",
+    statistic="pc1_share",
+    orientation="Higher = the concepts co-vary more, as one trait of a training setting.",
+)
+"""Markets on the factor (concept ``g``) are resolved by a survey campaign, not by one protocol."""
+MARKET_CONCEPTS: dict[str, ConceptInfo] = {**CONCEPTS, FACTOR: FACTOR_INFO}
+"""What a market may be about: the eight concepts and the general factor."""
 LEGACY_STATISTICS: dict[str, str] = {"one_minus_auroc_25": "auroc_25", "one_minus_cka": "cka_early_final"}
 """Old statistic names (oriented the other way) → today's name; the old value was ``1 − new``."""
 _FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}

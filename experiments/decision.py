@@ -115,6 +115,7 @@ def decide(
     ci_high: float,
     n_seeds: int,
     seed_budget: int,
+    unit: str = "seeds",
 ) -> Decision:
     """Apply the pre-registered rule to one result.
 
@@ -128,6 +129,9 @@ def decide(
         Seeds behind this result.
     seed_budget : int
         Most seeds the spec allows the run to use (``>= n_seeds``).
+    unit : str, default="seeds"
+        What is counted, in the reasons: a survey campaign that resolves a factor market extends by
+        rows, not seeds (docs/factor-markets.md), under the same rule.
 
     Returns
     -------
@@ -147,22 +151,23 @@ def decide(
             return Decision(
                 "yes",
                 f"The whole {level} [{lo:.4g}, {hi:.4g}] satisfies {criterion.statistic} {cmp_} {thr:g} "
-                f"({n_seeds} seeds).",
+                f"({n_seeds} {unit}).",
             )
         if not _holds(lo, cmp_, thr) and not _holds(hi, cmp_, thr):
             return Decision(
                 "no",
                 f"No point of the {level} [{lo:.4g}, {hi:.4g}] satisfies {criterion.statistic} {cmp_} "
-                f"{thr:g} ({n_seeds} seeds).",
+                f"{thr:g} ({n_seeds} {unit}).",
             )
         problem = f"The {level} [{lo:.4g}, {hi:.4g}] straddles the threshold {thr:g}"
     else:
         problem = f"The statistic or its CI is not a finite number ({statistic}, [{ci_low}, {ci_high}])"
     if n_seeds < budget:
         target = next_seed_count(n_seeds, budget)
-        return Decision("more_seeds", f"{problem} with {n_seeds} seeds; adding seeds up to {target}.", target)
+        return Decision("more_seeds", f"{problem} with {n_seeds} {unit}; adding {unit} up to {target}.",
+                        target)
     return Decision(
         "annul",
-        f"{problem} with all {n_seeds} seeds of the budget; the experiment cannot settle the question, "
+        f"{problem} with all {n_seeds} {unit} of the budget; the experiment cannot settle the question, "
         "so the market is annulled and every position refunded.",
     )

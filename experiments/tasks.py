@@ -92,8 +92,21 @@ def _one_thread_per_worker_process(**_kwargs) -> None:
         torch.set_num_threads(threads)
 
 
+class SurveyUnitTask(RetryingTask):
+    """Retries like the run tasks; when the last retry fails, the unit's cells are FAILED for good, so
+    ``survey_unit_finished`` tells the listeners (a factor market's stage may now be complete)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        from experiments.survey.services import _announce
+
+        campaign_id = args[0] if args else kwargs.get("campaign_id")
+        row_index = args[1] if len(args) > 1 else kwargs.get("row_index")
+        if campaign_id is not None and row_index is not None:
+            _announce(int(campaign_id), int(row_index), "failed")
+
+
 # The survey service records a unit's errors on its cells itself, so plain retries are all it needs.
-@shared_task(base=RetryingTask, name="experiments.survey_unit")
+@shared_task(base=SurveyUnitTask, name="experiments.survey_unit")
 def survey_unit_task(campaign_id: int, row_index: int, unit: str) -> str:
     """One unit (base, B, D, F or H) of one survey row; idempotent (experiments/survey/services.py)."""
     from experiments.survey.services import survey_unit_run

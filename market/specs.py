@@ -16,6 +16,8 @@ import jsonschema
 
 from experiments import registry
 from experiments.concepts import LETTERS
+from experiments.params import SpecError
+from experiments.survey import campaign_spec
 
 CONCEPTS = LETTERS
 COMPARATORS = (">=", ">", "<=", "<")
@@ -63,7 +65,13 @@ def _check_schema(spec: Any, schema: dict) -> None:
 
 
 def spec_validate(spec: Any) -> dict:
-    """Validate an experiment spec and return it normalized (defaults filled in)."""
+    """Validate an experiment spec (or a survey-campaign spec, docs/factor-markets.md) and return it
+    normalized (defaults filled in)."""
+    if campaign_spec.is_campaign_spec(spec):
+        try:
+            return campaign_spec.campaign_spec_validate(spec)
+        except SpecError as exc:
+            raise CriterionError(f"spec.{exc.field}" if exc.field != "spec" else "spec", exc.message) from exc
     _check_schema(spec, SHAPE_SCHEMA)
     try:
         return dict(registry.validate_spec(spec))
@@ -74,6 +82,8 @@ def spec_validate(spec: Any) -> dict:
 
 def spec_sha256(spec: dict) -> str:
     """SHA-256 of the canonical JSON of a (normalized) spec."""
+    if campaign_spec.is_campaign_spec(spec):
+        return campaign_spec.spec_sha256(spec)
     return str(registry.spec_sha256(spec))
 
 
@@ -88,12 +98,16 @@ def criterion_validate(*, spec: Any, statistic: str, comparator: str, threshold:
     Raises CriterionError naming the field and, for a bound, its allowed range.
     """
     normalized = spec_validate(spec)
-    expected = statistic_name(normalized["concept"])
+    if campaign_spec.is_campaign_spec(normalized):
+        expected = campaign_spec.factor_statistic_name(normalized)
+    else:
+        expected = statistic_name(normalized["concept"])
     if statistic != expected:
         raise CriterionError(
             "statistic",
             f"concept {normalized['concept']} is resolved by statistic {expected!r}, not {statistic!r}.",
-        )
+        ) if not campaign_spec.is_campaign_spec(normalized) else CriterionError(
+            "statistic", f"this campaign spec is resolved by statistic {expected!r}, not {statistic!r}.")
     if comparator not in COMPARATORS:
         raise CriterionError("comparator",
                              f"comparator must be one of {', '.join(COMPARATORS)}; got {comparator!r}.")
@@ -114,6 +128,9 @@ _ARCH_WORDS = {"mlp": "an MLP", "transformer": "a transformer", "cnn": "a CNN"}
 def criterion_in_words(*, spec: dict, statistic: str, comparator: str, threshold: float,
                        confidence: float) -> str:
     """One sentence stating when the market resolves YES."""
+    if campaign_spec.is_campaign_spec(spec):
+        return campaign_spec.campaign_in_words(spec, comparator=comparator, threshold=threshold,
+                                               confidence=confidence)
     words = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than"}[comparator]
     params = ", ".join(f"{k}={v}" for k, v in sorted(spec.get("params", {}).items())) or "default parameters"
     side = {">=": "lower", ">": "lower", "<=": "upper", "<": "upper"}[comparator]

@@ -186,6 +186,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "close-due-markets": {"task": "market.tasks.close_due_markets_task", "schedule": 60.0},
     "resume-stalled-runs": {"task": "experiments.tasks.resume_stalled_runs_task", "schedule": 300.0},
+    "resume-stalled-campaigns": {"task": "resolution.tasks.resume_stalled_campaigns_task", "schedule": 300.0},
 }
 
 # --- pathmarket ---------------------------------------------------------------------------------
@@ -202,6 +203,8 @@ PATHMARKET = {
     "TORCH_THREADS": env_int("PATHMARKET_TORCH_THREADS", 1),  # per worker process; 0 = torch default
     # A QUEUED/RUNNING run with no progress for this long has its work re-sent (seconds).
     "RUN_STALL_SECONDS": env_int("PATHMARKET_RUN_STALL_SECONDS", 2 * env_int("PATHMARKET_TASK_TIME_LIMIT", 3600)),
+    # Factor markets (docs/factor-markets.md): the most rows a campaign may budget.
+    "CAMPAIGN_MAX_ROWS": env_int("PATHMARKET_CAMPAIGN_MAX_ROWS", 384),
 }
 
 # --- e-mail (notifications) ------------------------------------------------------------------------

@@ -25,6 +25,18 @@ from experiments.survey.models import SurveyCampaign, SurveyCell, SurveyRow
 from experiments.survey.row import UNIT_OF, UNITS
 
 logger = logging.getLogger(__name__)
+NOT_RUNNABLE = "not runnable"  # prefix of a cell's error when the registry refuses its spec (never retried)
+
+
+def _announce(campaign_id: int, row_index: int, outcome: str) -> None:
+    """Send ``survey_unit_finished`` (listeners must not break the unit: their errors are logged)."""
+    from experiments.signals import survey_unit_finished
+
+    for _receiver, result in survey_unit_finished.send_robust(sender=SurveyCampaign, campaign_id=campaign_id,
+                                                              row_index=row_index, outcome=outcome):
+        if isinstance(result, Exception):
+            logger.error("survey_unit_finished listener failed for campaign %s row %s: %r", campaign_id,
+                         row_index, result)
 
 
 def survey_campaign_create(*, design: Mapping[str, Any], source: str = SurveyCampaign.Source.RUN,
@@ -94,6 +106,7 @@ def survey_unit_run(*, campaign_id: int, row_index: int, unit: str, device: str 
         cells.update(status=SurveyCell.Status.RUNNING, error="")
     prov = _provenance(device)
     if _reuse_finished(row=row, letters=letters, prov=prov, attempts=attempts):
+        _announce(campaign_id, row_index, "reused")
         return "reused"
     start = time.perf_counter()
     try:
@@ -101,8 +114,9 @@ def survey_unit_run(*, campaign_id: int, row_index: int, unit: str, device: str 
                        progress=progress)
     except SpecError as exc:
         SurveyCell.objects.filter(row=row, concept__in=letters).update(
-            status=SurveyCell.Status.FAILED, error=f"not runnable: {exc}")
+            status=SurveyCell.Status.FAILED, error=f"{NOT_RUNNABLE}: {exc}")
         logger.warning("survey %s row %s unit %s: %s", row.campaign.name, row_index, unit, exc)
+        _announce(campaign_id, row_index, "failed")
         return "failed"
     except Exception:
         for letter in letters:
@@ -121,6 +135,7 @@ def survey_unit_run(*, campaign_id: int, row_index: int, unit: str, device: str 
                 "code_version": prov["code_version"], "attempts": attempts.get(letter, 0) + 1, "error": ""})
         if out.get("covariates"):
             SurveyRow.objects.filter(pk=row.pk).update(covariates=out["covariates"])
+    _announce(campaign_id, row_index, "done")
     return "done"
 
 
@@ -179,3 +194,80 @@ def survey_campaign_progress(*, campaign: SurveyCampaign) -> dict[str, Any]:
         "eta_minutes": round(per_cell * remaining / 60) if done else None,
         "complete": remaining == 0,
     }
+
+
+def survey_final_attempts() -> int:
+    """Attempts after which a FAILED cell is final (the Celery task's retries are spent)."""
+    from django.conf import settings
+
+    return int(settings.PATHMARKET.get("TASK_MAX_RETRIES", 3)) + 1
+
+
+def _stage_cells(campaign: SurveyCampaign, rows: int):
+    return SurveyCell.objects.filter(row__campaign=campaign, row__index__lt=rows)
+
+
+def survey_stage_finished(*, campaign: SurveyCampaign, rows: int) -> bool:
+    """True when every cell of the first ``rows`` rows is done or failed for good (not runnable, or its
+    retries spent); a FAILED cell that Celery will still retry keeps the stage open."""
+    open_cells = _stage_cells(campaign, rows).exclude(status=SurveyCell.Status.DONE).exclude(
+        Q(status=SurveyCell.Status.FAILED)
+        & (Q(error__startswith=NOT_RUNNABLE) | Q(attempts__gte=survey_final_attempts())))
+    return not open_cells.exists()
+
+
+def survey_stage_units(*, campaign: SurveyCampaign, rows: int) -> list[tuple[int, str]]:
+    """(row index, unit) pairs among the first ``rows`` rows with a cell still to compute, in row order."""
+    cells = (_stage_cells(campaign, rows).exclude(status=SurveyCell.Status.DONE)
+             .exclude(status=SurveyCell.Status.FAILED, error__startswith=NOT_RUNNABLE)
+             .values_list("row__index", "concept").order_by("row__index", "concept"))
+    return list(dict.fromkeys((index, UNIT_OF[concept]) for index, concept in cells))
+
+
+def survey_units_enqueue(*, campaign_id: int, units: list[tuple[int, str]]) -> int:
+    """Send ``experiments.survey_unit`` for each (row, unit) on commit (queue ``gpu``); returns the count.
+
+    Sent by name, so this module does not import the tasks module; a unit that is already done is
+    skipped by the task itself, so sending one twice is harmless.
+    """
+    from celery import signature
+
+    def send() -> None:
+        for index, unit in units:
+            signature("experiments.survey_unit", args=(campaign_id, index, unit)).delay()
+
+    transaction.on_commit(send)
+    return len(units)
+
+
+def survey_stage_progress(*, campaign: SurveyCampaign, rows: int) -> dict[str, Any]:
+    """Progress of the first ``rows`` rows: rows complete, cells by status, compute spent and time left.
+
+    Time left is the mean wall time of the stage's done cells times the cells still to compute, divided
+    by the number of units that ran in parallel lately (cells finished in the last 10 minutes that
+    overlapped), so it shrinks when several workers share the stage.
+    """
+    cells = _stage_cells(campaign, rows)
+    by_status = dict(cells.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    total = sum(by_status.values())
+    done = by_status.get(SurveyCell.Status.DONE, 0)
+    failed = by_status.get(SurveyCell.Status.FAILED, 0)
+    rows_done = (campaign.rows.filter(index__lt=rows)
+                 .annotate(n_done=Count("cells", filter=Q(cells__status=SurveyCell.Status.DONE)))
+                 .filter(n_done=len(LETTERS)).count())
+    spent = cells.filter(status=SurveyCell.Status.DONE).aggregate(s=Sum("wall_seconds"), a=Avg("wall_seconds"))
+    remaining = total - done - failed
+    eta = None
+    if done and remaining:
+        first = cells.filter(status=SurveyCell.Status.DONE).order_by("updated_at").values_list(
+            "updated_at", flat=True).first()
+        last = cells.filter(status=SurveyCell.Status.DONE).order_by("-updated_at").values_list(
+            "updated_at", flat=True).first()
+        elapsed = (last - first).total_seconds() if first and last else 0.0
+        # wall-clock rate when there is a history, else the compute per cell
+        rate = elapsed / max(done - 1, 1) if done >= 4 and elapsed > 0 else (spent["a"] or 0.0)
+        eta = round(rate * remaining, 1)
+    return {"rows_planned": rows, "rows_done": rows_done, "cells_total": total, "cells_done": done,
+            "cells_failed": failed, "cells_running": by_status.get(SurveyCell.Status.RUNNING, 0),
+            "cells_pending": remaining, "compute_seconds": round(spent["s"] or 0.0, 1), "eta_seconds": eta,
+            "complete": remaining == 0}

@@ -2,6 +2,7 @@
 
 Split by topic; import from ``market.models``.
 """
+from market.models.campaigns import MarketCampaign
 from market.models.ledger import Account, LedgerEntry
 from market.models.markets import (
     Comparator,
@@ -22,6 +23,7 @@ __all__ = [
     "Forecast",
     "LedgerEntry",
     "Market",
+    "MarketCampaign",
     "MarketKind",
     "MarketRun",
     "MarketStatus",

@@ -10,12 +10,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from experiments.concepts import CONCEPTS
+from experiments.concepts import FACTOR, MARKET_CONCEPTS
 from market import lmsr
 from market.models.fields import PointsField
 
-Concept = models.TextChoices(  # derived from experiments.concepts, the one owner of A–H
-    "Concept", [(letter, (letter, f"{letter}. {info.name}")) for letter, info in CONCEPTS.items()]
+Concept = models.TextChoices(  # derived from experiments.concepts, the one owner of A–H and of g
+    "Concept", [("FACTOR" if letter == FACTOR else letter, (letter, f"{letter}. {info.name}"))
+                for letter, info in MARKET_CONCEPTS.items()]
 )
 
 
@@ -119,6 +120,11 @@ class Market(models.Model):
     @property
     def is_numeric(self) -> bool:
         return self.kind == MarketKind.NUMERIC
+
+    @property
+    def is_campaign(self) -> bool:
+        """Resolved by a survey campaign (a market on the general factor, docs/factor-markets.md)."""
+        return isinstance(self.spec, dict) and self.spec.get("kind") == "survey_campaign"
 
     @property
     def n_outcomes(self) -> int:

@@ -19,6 +19,7 @@ from market.exceptions import MarketStateError
 from market.models import Account, LedgerEntry, Market, MarketKind, MarketStatus, Outcome, Position
 from market.models.fields import QUANTUM
 from market.services.accounts import balances_set, house_account, ledger_post
+from market.services.campaigns import campaign_spec_sealed, market_campaign_seal, market_campaign_start
 from market.services.runs import market_run_enqueue
 from market.signals import market_event_on_commit, market_settled
 from market.specs import CriterionError, criterion_validate
@@ -77,7 +78,14 @@ def market_open(
     confidence: float = 0.95,
     created_by: AbstractBaseUser | None = None,
 ) -> Market:
-    """Create an OPEN market with a frozen, hashed criterion, its maker account and the b·ln 2 subsidy."""
+    """Create an OPEN market with a frozen, hashed criterion, its maker account and the b·ln 2 subsidy.
+
+    A survey-campaign spec (a market on the general factor) gets its design-seed commitment here; the
+    seed itself is stored apart and hidden until the close (``market.services.campaigns``)."""
+    sealed: tuple[int, str] | None = None
+    if isinstance(spec, dict) and spec.get("kind") == "survey_campaign":
+        spec, seed, salt = campaign_spec_sealed(spec)
+        sealed = (seed, salt)
     criterion = criterion_validate(spec=spec, statistic=statistic, comparator=comparator, threshold=threshold)
     if criterion["spec"]["concept"] != concept:
         raise CriterionError("concept", f"the spec is for concept {criterion['spec']['concept']}, not {concept}.")
@@ -98,6 +106,8 @@ def market_open(
         maker = Account.objects.create(kind=Account.Kind.MAKER, market=market)
         ledger_post(kind=LedgerEntry.Kind.SUBSIDY, debit=house_account(), credit=maker,
                     amount=subsidy_amount(b), market=market, memo="LMSR subsidy b·ln 2")
+        if sealed is not None:
+            market_campaign_seal(market=market, seed=sealed[0], salt=sealed[1])
     return market
 
 
@@ -119,6 +129,9 @@ def market_open_numeric(
 ) -> Market:
     """Create an OPEN numeric market: its range cut into ``n_bins`` bins (plus an overflow bin per open
     end), an LMSR over those outcomes at uniform prices, its maker account and the b·ln n subsidy."""
+    if isinstance(spec, dict) and spec.get("kind") == "survey_campaign":
+        raise CriterionError("spec.kind", "a survey campaign resolves binary markets only (YES/NO on a factor "
+                                          "statistic); numeric factor markets are not offered yet.")
     criterion = criterion_validate(spec=spec, statistic=statistic, comparator=">=", threshold=0.0)
     if criterion["spec"]["concept"] != concept:
         raise CriterionError("concept", f"the spec is for concept {criterion['spec']['concept']}, not {concept}.")
@@ -167,8 +180,15 @@ def market_close(*, market: Market | int) -> bool:
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
         market_event_on_commit(market_id=locked.pk, event="closed")
-        # The run row commits together with the close; its Celery task is sent on commit.
-        market_run_enqueue(market=locked)
+        if locked.is_campaign:
+            # The campaign (rows, cells) commits with the close; its units are sent on commit.
+            link = market_campaign_start(market=locked)
+            if link.error:
+                market_annul(market=locked.pk, reason=f"The survey campaign cannot run: {link.error}")
+                locked.refresh_from_db()
+        else:
+            # The run row commits together with the close; its Celery task is sent on commit.
+            market_run_enqueue(market=locked)
     if isinstance(market, Market):
         market.status, market.closed_at = locked.status, locked.closed_at
     return True
