@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from experiments.concepts import CONCEPTS
+from experiments.concepts import MARKET_CONCEPTS
 from market import selectors
 from market.distributions import MAX_COMPONENTS, DistributionError, support_edges
 from market.exceptions import MarketError
@@ -154,7 +154,7 @@ def _context(request: HttpRequest, market: Market, form: ComponentsForm, quote) 
     outcome = market.outcome_value if market.status == MarketStatus.RESOLVED else None
     return {
         "market": market,
-        "concept": CONCEPTS[market.concept],
+        "concept": MARKET_CONCEPTS[market.concept],
         "chart": distribution_svg(
             support,
             current,

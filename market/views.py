@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.api.throttling import LoginRateThrottle
 from experiments.charts import price_chart_svg
-from experiments.concepts import CONCEPTS
+from experiments.concepts import MARKET_CONCEPTS
 from market import selectors
 from market.evidence_views import evidence_panel
 from market.exceptions import InsufficientBalance, MarketError
@@ -36,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
     markets = selectors.market_search(search=search, concept=concept, status=status, sort=sort)
     # Filters, search and sort are one GET form: the URL holds them all, so a view can be shared.
     groups = [
-        {"concept": CONCEPTS[letter], "markets": [m for m in markets if m.concept == letter]}
+        {"concept": MARKET_CONCEPTS[letter], "markets": [m for m in markets if m.concept == letter]}
         for letter in Concept.values
         if concept in (None, letter)
     ]
@@ -48,7 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "search": search,
         "sort": sort,
         "sorts": selectors.MARKET_SORTS,
-        "concepts": list(CONCEPTS.values()),
+        "concepts": list(MARKET_CONCEPTS.values()),
         "statuses": MarketStatus.values,
         "count": len(markets),
         "held": selectors.held_market_ids(user=request.user),
@@ -124,7 +124,7 @@ def _detail_context(request: HttpRequest, market: Market, form: ForecastForm) ->
     user = request.user
     return {
         "market": market,
-        "concept": CONCEPTS[market.concept],
+        "concept": MARKET_CONCEPTS[market.concept],
         "criterion_words": criterion_in_words(
             spec=market.spec, statistic=market.statistic, comparator=market.comparator,
             threshold=market.threshold, confidence=market.confidence,

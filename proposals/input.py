@@ -19,6 +19,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from experiments.concepts import FACTOR
+from experiments.survey.campaign_spec import factor_statistic_name, is_campaign_spec
 from market.models import Comparator, Concept
 from market.specs import CriterionError, spec_validate, statistic_name
 from proposals.models import REASON_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -163,6 +165,11 @@ def proposal_clean(data: Any, *, now: datetime | None = None) -> tuple[CleanProp
         check("liquidity", _number, liquidity, "liquidity", low, high)
     if "statistic" in present:
         check("statistic", _statistic, present["statistic"], out.get("concept"))
+    if out.get("concept") == FACTOR and "spec" in out and "statistic" in out and is_campaign_spec(out["spec"]):
+        expected = factor_statistic_name(out["spec"])
+        if out["statistic"] != expected:
+            errors.setdefault("statistic", []).append(
+                f"this campaign spec is resolved by statistic {expected!r}, not {out['statistic']!r}."[:300])
     if "concept" in out and "spec" in out and out["spec"]["concept"] != out["concept"]:
         errors.setdefault("spec.concept", []).append(
             f"the spec is for concept {out['spec']['concept']}, but the proposal is for concept {out['concept']}."
@@ -189,8 +196,8 @@ def _comparator(value: Any) -> str:
 def _statistic(value: Any, concept: str | None) -> str:
     if not isinstance(value, str):
         raise CriterionError("statistic", f"statistic must be a string, not {_type_name(value)}.")
-    if concept is None:
-        return value  # the concept's own error says what is wrong
+    if concept is None or concept == FACTOR:
+        return value  # the concept's own error says what is wrong; a campaign's is checked against its spec
     expected = statistic_name(concept)
     if value != expected:
         raise CriterionError("statistic", f"concept {concept} is resolved by statistic {expected!r}, not {value!r}."[:300])
@@ -200,6 +207,10 @@ def _statistic(value: Any, concept: str | None) -> str:
 def spec_clean(value: Any) -> dict:
     if not isinstance(value, Mapping):
         raise CriterionError("spec", f"spec must be an object, not {_type_name(value)}.")
+    if is_campaign_spec(value) and "design_seed_commitment" in value:
+        raise CriterionError("spec.design_seed_commitment",
+                             "is set by pathmarket when the market opens (from a seed nobody sees before the "
+                             "close); leave it out.")
     try:
         return spec_validate(dict(value))
     except CriterionError as exc:
@@ -232,9 +243,12 @@ def registry_catalog() -> dict:
 
 
 def cost_estimate(spec: dict) -> dict[str, float]:
-    """Estimated compute of a normalized spec (FLOPs for its seeds and its seed budget, CPU seconds)."""
+    """Estimated compute of a normalized spec (FLOPs for its seeds and its seed budget, CPU seconds); for a
+    survey campaign, of its rows and its row budget (``campaign_cost_estimate``)."""
     from experiments.registry import MAX_FLOPS, estimate_cost
+    from experiments.survey.campaign_spec import campaign_cost_estimate, is_campaign_spec
 
-    cost = {k: float(v) for k, v in estimate_cost(spec).items()}
+    raw = campaign_cost_estimate(spec) if is_campaign_spec(spec) else estimate_cost(spec)
+    cost = {k: float(v) for k, v in raw.items()}
     cost["flops_cap"] = float(MAX_FLOPS)
     return cost

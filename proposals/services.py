@@ -55,7 +55,7 @@ def proposal_create(*, proposer: AbstractBaseUser, data: Any) -> Proposal:
     if errors:
         raise ProposalInvalid(errors)
     assert clean is not None
-    from experiments.registry import spec_sha256
+    from market.specs import spec_sha256
 
     limit = int(_pm("PROPOSALS_MAX_PENDING", 10))
     with transaction.atomic():
@@ -111,7 +111,9 @@ def proposal_approve(*, proposal: Proposal | int, reviewer: AbstractBaseUser) ->
             )
         except CriterionError as exc:
             raise ProposalInvalid({exc.field: [f"cannot open the market: {exc.message}"]}) from exc
-        if market.spec_sha256 != locked.spec_sha256:
+        # A campaign spec gains its design-seed commitment when the market opens: compare without it.
+        opened = {k: v for k, v in market.spec.items() if k != "design_seed_commitment"}
+        if spec_sha256(opened) != locked.spec_sha256:
             # The registry normalizes differently than at submission: the market would not be what was reviewed.
             raise ProposalInvalid({"spec": [
                 "the experiments registry now normalizes this spec differently than when it was proposed; "
@@ -182,6 +184,11 @@ def proposal_dry_run(*, proposal: Proposal | int, user: AbstractBaseUser):  # ->
         active = locked.dry_run
         if active is not None and active.status in (ExperimentRun.Status.QUEUED, ExperimentRun.Status.RUNNING):
             return active
+        if locked.spec.get("kind") == "survey_campaign":
+            raise ProposalInvalid({"spec": [
+                "a survey campaign has no dry run: its design is drawn at the close from a seed nobody sees "
+                "before. To try the axes, run `python manage.py survey plan --rows 3 --seed 1 --preset tiny` "
+                "and `survey run --inline` locally (docs/factor-markets.md)."]})
         try:
             spec = dry_run_spec(locked.spec)
         except (KeyError, ValueError) as exc:

@@ -205,6 +205,7 @@ PATHMARKET = {
     "RUN_STALL_SECONDS": env_int("PATHMARKET_RUN_STALL_SECONDS", 2 * env_int("PATHMARKET_TASK_TIME_LIMIT", 3600)),
     # Factor markets (docs/factor-markets.md): the most rows a campaign may budget.
     "CAMPAIGN_MAX_ROWS": env_int("PATHMARKET_CAMPAIGN_MAX_ROWS", 384),
+    "CAMPAIGN_MAX_FLOPS": 1e15,  # estimated FLOPs of a campaign's whole row budget
 }
 
 # --- e-mail (notifications) ------------------------------------------------------------------------

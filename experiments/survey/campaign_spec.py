@@ -71,6 +71,14 @@ def max_rows() -> int:
     return int(getattr(settings, "PATHMARKET", {}).get("CAMPAIGN_MAX_ROWS", 384))
 
 
+def max_flops() -> float:
+    """Compute cap of a campaign's whole row budget (``PATHMARKET["CAMPAIGN_MAX_FLOPS"]``, default 1e15:
+    about 100 times a 192-row survey at the default axes)."""
+    from django.conf import settings
+
+    return float(getattr(settings, "PATHMARKET", {}).get("CAMPAIGN_MAX_FLOPS", 1e15))
+
+
 def factor_statistic_name(spec: Mapping[str, Any]) -> str:
     """The criterion's statistic name: ``pc1_share``, ``loading_A``, ``sign_agreement_A_E`` …"""
     return "_".join([str(spec["statistic"]), *spec.get("concepts", [])])
@@ -184,6 +192,12 @@ def campaign_spec_validate(spec: Any, *, check_settings: bool = True) -> dict[st
         raise SpecError("axes", "the resolved axes do not match the overrides (edit axis_overrides, not axes)")
     if check_settings:
         _check_corners(out)
+        cap = max_flops()
+        flops = campaign_cost_estimate(out)["flops_budget"]
+        if flops > cap:
+            raise SpecError("row_budget", f"the campaign's row budget is estimated at {flops:.3g} FLOPs, above the "
+                                          f"campaign cap of {cap:.3g}; budget fewer rows or narrow the axes "
+                                          "(steps, width, n_train) toward the survey's defaults")
     commitment = spec.get("design_seed_commitment")
     if commitment is not None:
         if not isinstance(commitment, str) or len(commitment) != 64 or any(c not in "0123456789abcdef"
@@ -275,3 +289,37 @@ def campaign_in_words(spec: Mapping[str, Any], *, comparator: str, threshold: fl
         f"permutations). The market resolves YES if {name} is {words} {threshold:g} — if its whole "
         f"{confidence:.0%} bootstrap CI is — and NO if the CI lies entirely on the other side{budget}."
     )
+
+
+def campaign_cost_estimate(spec: Mapping[str, Any]) -> dict[str, float]:
+    """Estimated compute of a campaign: every concept's registry estimate at the mean of each task's
+    axes, times the task's share of ``rows`` (``flops``, ``cpu_seconds_estimate``) and of
+    ``row_budget`` (``flops_budget``)."""
+    from experiments.registry import estimate_cost
+    from experiments.survey.design import SURVEY_ARCH
+    from experiments.survey.row import concept_spec
+
+    out = {"flops": 0.0, "flops_budget": 0.0, "cpu_seconds_estimate": 0.0}
+    tasks = spec["tasks"]
+    for i, task in enumerate(tasks):
+        params: dict[str, Any] = {}
+        for name, axis in spec["axes"][task].items():
+            if axis["kind"] == "choice":
+                params[name] = axis["choices"][len(axis["choices"]) // 2]
+            else:
+                low, high = float(axis["low"]), float(axis["high"])
+                # the mean of the axis's distribution (log-uniform: (h − l) / ln(h / l))
+                mid = ((high - low) / math.log(high / low) if axis.get("log") and 0 < low < high
+                       else (low + high) / 2)
+                params[name] = int(round(mid)) if axis["kind"] == "int" else float(mid)
+        share = [spec["rows"] // len(tasks) + (1 if i < spec["rows"] % len(tasks) else 0),
+                 spec["row_budget"] // len(tasks) + (1 if i < spec["row_budget"] % len(tasks) else 0)]
+        for letter in LETTERS:
+            try:
+                cost = estimate_cost(concept_spec(letter, task, SURVEY_ARCH, params, preset=spec["preset"]))
+            except SpecError:  # a concept that does not run on the task: its cells fail as not runnable
+                continue
+            out["flops"] += cost["flops"] * share[0]
+            out["flops_budget"] += cost["flops"] * share[1]
+            out["cpu_seconds_estimate"] += cost["cpu_seconds_estimate"] * share[0]
+    return out
