@@ -34,7 +34,8 @@ class Criterion:
     """A market's pre-registered resolution criterion (the experiment spec is stored beside it)."""
 
     statistic: str
-    """Name of the statistic the market is about (the protocol's headline statistic)."""
+    """Name of the statistic the market is about: the protocol's headline statistic or one of its
+    ``alternate_statistics`` (the finalizer passes that statistic's value and CI to :func:`decide`)."""
     comparator: str
     """One of ``>=``, ``>``, ``<=``, ``<``: YES when ``statistic <comparator> threshold``."""
     threshold: float

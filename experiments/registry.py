@@ -35,7 +35,7 @@ from experiments.protocols.base import (
 
 __all__ = [
     "MAX_FLOPS", "MAX_SEEDS", "PRESETS", "SpecError", "build", "catalog", "estimate_cost", "get_protocol",
-    "register_protocol", "run_spec", "seed_chunks", "spec_sha256", "statistic_name", "summarize_outputs",
+    "register_protocol", "run_spec", "seed_chunks", "spec_sha256", "statistic_name", "statistic_names", "summarize_outputs",
     "validate_spec",
 ]
 
@@ -58,6 +58,12 @@ def statistic_name(concept: str) -> str:
     if concept not in STATISTIC_NAMES:
         raise SpecError("concept", f"unknown concept {concept!r}; allowed: {', '.join(STATISTIC_NAMES)}")
     return STATISTIC_NAMES[concept]
+
+
+def statistic_names(concept: str) -> tuple[str, ...]:
+    """Every statistic a market on ``concept`` may resolve on: the headline one (:func:`statistic_name`)
+    first, then the protocol's ``alternate_statistics`` (e.g. A → dis_ood, behaviour_sd, cka_distance)."""
+    return (statistic_name(concept), *get_protocol(concept).alternate_statistics)
 
 
 def _int_field(value: Any, field: str, low: int, high: int) -> int:
@@ -268,7 +274,8 @@ def catalog() -> dict[str, Any]:
                 "presets": presets, "estimated_cost_default": estimate_cost(validate_spec(default_spec)),
                 "measured_cpu_seconds_default": protocol.cpu_seconds.get(name),
             }
-        out[concept] = {"statistic": protocol.statistic_name, "title": protocol.title,
+        out[concept] = {"statistic": protocol.statistic_name,
+                        "alternate_statistics": dict(protocol.alternate_statistics), "title": protocol.title,
                         "orientation": protocol.orientation, "min_seeds": protocol.min_seeds,
                         "max_seeds": MAX_SEEDS, "presets": list(PRESETS), "tasks": tasks}
     return out

@@ -305,6 +305,17 @@ def _extension_seeds(run: ExperimentRun, target: int) -> list[int]:
     return [int(s) for s in seeds if int(s) not in have][: max(0, target - len(run.seeds))]
 
 
+def _resolving_statistic(result, criterion: Criterion | None) -> tuple[str, float, float, float]:
+    """(name, value, ci_low, ci_high) of the statistic the run resolves on: the criterion's when it names
+    one of the protocol's alternates (docs/protocols.md, "Alternate statistics"), else the headline one
+    (criteria on the headline, runs without a criterion, legacy names)."""
+    alternates = getattr(result, "alternates", {}) or {}
+    if criterion is not None and criterion.statistic in alternates:
+        return (criterion.statistic, *result.resolving(criterion.statistic))
+    headline = str(getattr(result, "statistic_name", "") or "")
+    return headline, result.statistic, result.ci_low, result.ci_high
+
+
 def run_finalize(*, run_id: int) -> FinalizeOutcome:
     """Summarize a run whose planned seeds are all trained, then finish it or add seeds.
 
@@ -327,22 +338,24 @@ def run_finalize(*, run_id: int) -> FinalizeOutcome:
     config = _with_confidence(config, criterion)
     outputs = _load_outputs(run, planned)
     frame, result = protocol.summarize(config, outputs, bootstrap_seed=0)
+    name, value, ci_low, ci_high = _resolving_statistic(result, criterion)
     decision = None
     if criterion is not None and run.purpose != ExperimentRun.Purpose.DRY_RUN:
         decision = decide(
             criterion=criterion,
-            statistic=result.statistic,
-            ci_low=result.ci_low,
-            ci_high=result.ci_high,
+            statistic=value,
+            ci_low=ci_low,
+            ci_high=ci_high,
             n_seeds=len(planned),
             seed_budget=run.seed_budget,
         )
     entry = {
         "round": run.round,
         "n_seeds": len(planned),
-        "statistic": run_artifacts.finite_or_none(result.statistic),
-        "ci_low": run_artifacts.finite_or_none(result.ci_low),
-        "ci_high": run_artifacts.finite_or_none(result.ci_high),
+        "statistic_name": name,
+        "statistic": run_artifacts.finite_or_none(value),
+        "ci_low": run_artifacts.finite_or_none(ci_low),
+        "ci_high": run_artifacts.finite_or_none(ci_high),
         "outcome": decision.outcome if decision else None,
         "reason": decision.reason if decision else "",
     }
@@ -373,10 +386,10 @@ def run_finalize(*, run_id: int) -> FinalizeOutcome:
         locked.status = Status.SUCCEEDED
         locked.progress = 1.0
         locked.finished_at = timezone.now()
-        locked.statistic_name = str(getattr(result, "statistic_name", "") or "")
-        locked.statistic = payload["statistic"]
-        locked.ci_low = payload["ci_low"]
-        locked.ci_high = payload["ci_high"]
+        locked.statistic_name = name
+        locked.statistic = run_artifacts.finite_or_none(value)
+        locked.ci_low = run_artifacts.finite_or_none(ci_low)
+        locked.ci_high = run_artifacts.finite_or_none(ci_high)
         locked.details = payload["details"]
         locked.decision = decision.outcome if decision else ""
         locked.decision_reason = decision.reason if decision else ""

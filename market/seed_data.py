@@ -46,12 +46,21 @@ SEED_MARKETS: list[SeedMarket] = [
         _spec("A", "digits", "cnn", 32, noise=0.3),
         "dis_ood", "<", 0.15, 4 * WEEK,
     ),
+    # Re-aimed (issue 14, "no foregone conclusions"): the old market "A · modular-addition transformers
+    # vary across seeds" asked dis_ood >= 0.02, but grokked seeds predict the same held-out sums, so
+    # Dis_OOD ≈ 0 and it always resolved NO. What does vary is the gradient symmetricity (clock vs
+    # pizza). Measured with `run_experiment A modadd --arch transformer --preset tiny --seeds 8
+    # --set p=59 --set alpha=1.0 --set train_frac=0.6 --set weight_decay=1.0 --set width=32
+    # --set steps=1000 --set lr=3e-3 --device cpu` (98 s): OOD accuracy 0.9998, dis_ood 0.00036
+    # (95% CI [0, 0.0009]); symmetricity 0.25–0.85, behaviour_sd 0.188 (95% CI [0.084, 0.244]).
+    # 0.15 lies inside that CI. (4 seeds of the same setting: dis_ood 0.0007, behaviour_sd 0.214.)
     SeedMarket(
-        "A · modular-addition transformers vary across seeds",
-        "1-layer transformers learn (a + b) mod 59 from 60% of the table. Do seeds disagree on at least 2% of "
-        "the held-out sums?",
+        "A · grokked modular-addition transformers end at different algorithms",
+        "1-layer transformers learn (a + b) mod 59 from 60% of the table; once they generalize, every seed "
+        "predicts the same held-out sums. Do they still differ inside: is the standard deviation across 32 "
+        "seeds of the gradient symmetricity (near 1 for the pizza algorithm, lower for the clock) at least 0.15?",
         _spec("A", "modadd", "transformer", 32, p=59, alpha=1.0, train_frac=0.6, weight_decay=1.0),
-        "dis_ood", ">=", 0.02, 5 * WEEK,
+        "behaviour_sd", ">=", 0.15, 5 * WEEK,
     ),
     # B. Small changes
     SeedMarket(

@@ -92,6 +92,23 @@ def statistic_name(concept: str) -> str:
     return str(registry.statistic_name(concept))
 
 
+def statistic_names(concept: str) -> tuple[str, ...]:
+    """Every statistic a market on ``concept`` may resolve on: the headline one first, then the
+    protocol's alternates (``registry.statistic_names``; docs/protocols.md)."""
+    return tuple(registry.statistic_names(concept))
+
+
+def statistic_check(*, concept: str, statistic: Any) -> str:
+    """``statistic`` if a market on ``concept`` may resolve on it; else CriterionError on ``statistic``."""
+    headline, *alternates = statistic_names(concept)
+    if statistic != headline and statistic not in alternates:
+        also = f" (or an alternate: {', '.join(map(repr, alternates))})" if alternates else ""
+        raise CriterionError(
+            "statistic", f"concept {concept} is resolved by statistic {headline!r}{also}, not {statistic!r}."
+        )
+    return str(statistic)
+
+
 def criterion_validate(*, spec: Any, statistic: str, comparator: str, threshold: Any) -> dict:
     """Validate a whole criterion; returns ``{spec, spec_sha256, statistic, comparator, threshold}``.
 
@@ -100,14 +117,11 @@ def criterion_validate(*, spec: Any, statistic: str, comparator: str, threshold:
     normalized = spec_validate(spec)
     if campaign_spec.is_campaign_spec(normalized):
         expected = campaign_spec.factor_statistic_name(normalized)
+        if statistic != expected:
+            raise CriterionError(
+                "statistic", f"this campaign spec is resolved by statistic {expected!r}, not {statistic!r}.")
     else:
-        expected = statistic_name(normalized["concept"])
-    if statistic != expected:
-        raise CriterionError(
-            "statistic",
-            f"concept {normalized['concept']} is resolved by statistic {expected!r}, not {statistic!r}.",
-        ) if not campaign_spec.is_campaign_spec(normalized) else CriterionError(
-            "statistic", f"this campaign spec is resolved by statistic {expected!r}, not {statistic!r}.")
+        statistic_check(concept=normalized["concept"], statistic=statistic)
     if comparator not in COMPARATORS:
         raise CriterionError("comparator",
                              f"comparator must be one of {', '.join(COMPARATORS)}; got {comparator!r}.")

@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from experiments.concepts import FACTOR
 from experiments.survey.campaign_spec import factor_statistic_name, is_campaign_spec
 from market.models import Comparator, Concept
-from market.specs import CriterionError, spec_validate, statistic_name
+from market.specs import CriterionError, spec_validate, statistic_check
 from proposals.models import REASON_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 
 FIELDS = ("concept", "title", "text", "spec", "statistic", "comparator", "threshold", "close_time", "liquidity")
@@ -198,10 +198,10 @@ def _statistic(value: Any, concept: str | None) -> str:
         raise CriterionError("statistic", f"statistic must be a string, not {_type_name(value)}.")
     if concept is None or concept == FACTOR:
         return value  # the concept's own error says what is wrong; a campaign's is checked against its spec
-    expected = statistic_name(concept)
-    if value != expected:
-        raise CriterionError("statistic", f"concept {concept} is resolved by statistic {expected!r}, not {value!r}."[:300])
-    return value
+    try:
+        return statistic_check(concept=concept, statistic=value)
+    except CriterionError as exc:
+        raise CriterionError("statistic", exc.message[:300]) from None
 
 
 def spec_clean(value: Any) -> dict:

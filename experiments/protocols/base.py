@@ -14,7 +14,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,6 +41,19 @@ class Result:
     """JSON-serializable extras; keys per docs/protocols.md."""
     statistic_name: str = ""
     """Stable name of the statistic (``registry.statistic_name``)."""
+    alternates: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    """Alternate resolving statistics (``Protocol.alternate_statistics``): name → (value, CI low, CI high),
+    each CI a percentile bootstrap over the same seeds at the same confidence as the headline's."""
+
+    def resolving(self, name: str | None) -> tuple[float, float, float]:
+        """(value, ci_low, ci_high) of the statistic ``name`` resolves on: an alternate by its name, the
+        headline statistic for its own name or for an empty name. ``KeyError`` for any other name."""
+        if name in self.alternates:
+            return self.alternates[name]
+        if not name or name == self.statistic_name:
+            return self.statistic, self.ci_low, self.ci_high
+        raise KeyError(f"this result has no statistic {name!r}; it has "
+                       f"{', '.join([self.statistic_name, *self.alternates])}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,10 @@ class Protocol:
     title: ClassVar[str]
     orientation: ClassVar[str]
     """One sentence: why a higher statistic means more path dependence (from ``experiments.concepts``)."""
+    alternate_statistics: ClassVar[dict[str, str]] = {}
+    """Statistics a market may resolve on instead of the headline one: name → one sentence saying what it
+    measures and why higher means more path dependence. ``summarize`` reports each in ``Result.alternates``
+    (value and bootstrap CI over seeds) and in ``details["alternates"]``; docs/protocols.md lists them."""
     tasks: ClassVar[tuple[str, ...]]
     archs: ClassVar[dict[str, tuple[str, ...]]] = {}
     """Per task, the architectures the protocol supports where fewer than the task's own."""
@@ -120,6 +137,11 @@ class Protocol:
             seeds, budget = survey.SEEDS.get(self.concept, self.seeds["tiny"])
             out[name][survey.SURVEY] = {"seeds": seeds, "seed_budget": budget, "params": dict(sorted(params.items()))}
         return out
+
+    @property
+    def statistic_names(self) -> tuple[str, ...]:
+        """Every statistic a market on this concept may resolve on: the headline one, then the alternates."""
+        return (self.statistic_name, *self.alternate_statistics)
 
     def spelling(self, task: str) -> dict[str, str]:
         """{name on ``task``: config field} of every protocol parameter (see ``renamed``)."""
@@ -196,6 +218,8 @@ def register_protocol(cls: type[Protocol]) -> type[Protocol]:
         raise ValueError(f"protocol for unknown concept {cls.concept!r}; add it to experiments/concepts.py first")
     cls.statistic_name = CONCEPTS[cls.concept].statistic
     cls.orientation = CONCEPTS[cls.concept].orientation
+    if cls.statistic_name in cls.alternate_statistics:
+        raise ValueError(f"protocol {cls.concept}: {cls.statistic_name!r} is its headline statistic, not an alternate")
     PROTOCOLS[cls.concept] = cls()
     return cls
 

@@ -10,6 +10,14 @@ variance is measured with linear CKA (Kornblith et al. 2019) between the seeds' 
 Statistic ``dis_ood``: mean over unordered pairs of seeds of ``mean 1[argmax f ≠ argmax g]`` on the
 OOD probe; **higher = runs differ more = more path-dependent**. The CI is a percentile bootstrap
 over seeds (pairs of the same seed drawn twice are excluded).
+
+Alternate resolving statistics (``Variance.alternate_statistics``; a market names one instead of
+``dis_ood`` where every seed predicts alike off distribution, e.g. grokked modular addition), both
+oriented the same way and both with a percentile bootstrap CI over the same seed resamples:
+
+- ``behaviour_sd``: SD (ddof=1) across seeds of the task's behaviour scalar (``details.behaviour_spread.std``);
+  seeds that end in different places (clock vs pizza) spread it out.
+- ``cka_distance``: 1 − mean pairwise linear CKA of the seeds' last hidden layers (internal variance).
 """
 from __future__ import annotations
 
@@ -38,6 +46,14 @@ def _stack(outputs: list[dict[str, Any]], key: str) -> np.ndarray:
     return np.stack([np.asarray(o[key]) for o in outputs])
 
 
+def sd_ddof1(values: np.ndarray) -> np.ndarray:
+    """SD (ddof=1) over the last axis; 0 for a single value, NaN where a value is not finite."""
+    values = np.asarray(values, dtype=float)
+    if values.shape[-1] < 2:
+        return np.zeros(values.shape[:-1])
+    return values.std(axis=-1, ddof=1)
+
+
 def spread(values: np.ndarray) -> dict[str, float]:
     """Mean, SD (ddof=1), IQR, min and max of a per-seed scalar."""
     values = np.asarray(values, dtype=float)
@@ -50,6 +66,12 @@ def spread(values: np.ndarray) -> dict[str, float]:
 class Variance(Protocol):
     concept = "A"
     title = "Variance across runs"
+    alternate_statistics = {
+        "behaviour_sd": "SD (ddof=1) across seeds of the task's behaviour scalar; higher = seeds end in more "
+                        "different places = more path-dependent.",
+        "cka_distance": "1 − mean pairwise linear CKA of the seeds' last hidden layers; higher = the seeds' "
+                        "internal representations differ more = more path-dependent.",
+    }
     tasks = ("digits", "modadd", "lms", "gotu", "sparse_parity", "two_pathway")
     seeds = {"tiny": (6, 12), "default": (32, 64)}
     # Default presets on the shared 2-core CPU, one thread, measured under load (run_spec wall time);
@@ -81,6 +103,7 @@ class Variance(Protocol):
         low, high = bootstrap_ci(np.arange(len(outputs)), lambda idx: pairwise_mean(d_ood, idx),
                                  n_resamples=config.n_boot, confidence=config.confidence, seed=bootstrap_seed)
         behaviour = np.array([o["behaviour"] for o in outputs], dtype=float)
+        alternates = self.alternate_values(config, behaviour, cka, bootstrap_seed=bootstrap_seed)
         frame = frame_from_outputs(outputs)
         off = ~np.eye(len(outputs), dtype=bool)
         frame["mean_dis_ood"] = [float(d_ood[i][off[i]].mean()) for i in range(len(outputs))]
@@ -97,8 +120,22 @@ class Variance(Protocol):
             "ood_acc_mean": float(frame["ood_acc"].mean()) if frame["ood_acc"].notna().any() else None,
             "n_seeds": len(outputs),
             "confidence": config.confidence,
+            "alternates": {name: {"value": v, "ci_low": lo, "ci_high": hi} for name, (v, lo, hi) in alternates.items()},
         }
-        return frame, Result(dis_ood, low, high, details, self.statistic_name)
+        return frame, Result(dis_ood, low, high, details, self.statistic_name, alternates)
+
+    def alternate_values(self, config: ProtocolConfig, behaviour: np.ndarray, cka: np.ndarray, *,
+                   bootstrap_seed: int = 0) -> dict[str, tuple[float, float, float]]:
+        """``behaviour_sd`` and ``cka_distance`` with percentile-bootstrap CIs over seeds (same draws as
+        the headline's: the same generator seed and the same number of seeds)."""
+        behaviour = np.asarray(behaviour, dtype=float)
+        sd_low, sd_high = bootstrap_ci(behaviour, sd_ddof1, n_resamples=config.n_boot,
+                                       confidence=config.confidence, seed=bootstrap_seed, batched=True)
+        index = np.arange(len(behaviour))
+        cka_low, cka_high = bootstrap_ci(index, lambda idx: 1.0 - pairwise_mean(cka, idx), n_resamples=config.n_boot,
+                                         confidence=config.confidence, seed=bootstrap_seed)
+        return {"behaviour_sd": (float(sd_ddof1(behaviour)), sd_low, sd_high),
+                "cka_distance": (1.0 - pairwise_mean(cka), cka_low, cka_high)}
 
     def plots(self, config: ProtocolConfig, frame: pd.DataFrame, result: Result, outputs: list[dict[str, Any]],
               out_dir: Path) -> list[Path]:

@@ -22,7 +22,7 @@ from market.services.accounts import balances_set, house_account, ledger_post
 from market.services.campaigns import campaign_spec_sealed, market_campaign_seal, market_campaign_start
 from market.services.runs import market_run_enqueue
 from market.signals import market_event_on_commit, market_settled
-from market.specs import CriterionError, criterion_validate
+from market.specs import CriterionError, criterion_validate, statistic_name
 
 ZERO = Decimal(0)
 _TRADABLE = (MarketStatus.OPEN, MarketStatus.CLOSED, MarketStatus.RUNNING)
@@ -135,6 +135,9 @@ def market_open_numeric(
     criterion = criterion_validate(spec=spec, statistic=statistic, comparator=">=", threshold=0.0)
     if criterion["spec"]["concept"] != concept:
         raise CriterionError("concept", f"the spec is for concept {criterion['spec']['concept']}, not {concept}.")
+    if statistic != statistic_name(concept):  # a numeric market's runs carry no criterion to name an alternate
+        raise CriterionError("statistic", f"a numeric market settles on concept {concept}'s headline statistic "
+                                          f"{statistic_name(concept)!r}; alternates resolve binary markets only.")
     try:
         bins = Bins(lo=float(range_lo), hi=float(range_hi), n=int(n_bins), open_lower=bool(open_lower),
                     open_upper=bool(open_upper))
