@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from market.specs import CriterionError, criterion_validate, statistic_names
 from market.seed_data import SEED_MARKETS
+from market.specs import CriterionError, criterion_validate, statistic_names
 
 MODADD = {"concept": "A", "task": "modadd", "arch": "transformer", "preset": "tiny", "seeds": 4,
           "params": {"alpha": 1.0, "train_frac": 0.6}}
@@ -26,7 +26,7 @@ def test_a_criterion_on_an_alternate_statistic_validates():
 @pytest.mark.parametrize(("spec", "statistic"), [
     (MODADD, "behaviour_iqr"),  # unknown everywhere
     (MODADD, "dis_ratio"),  # another concept's headline
-    ({"concept": "B", "task": "digits", "arch": "mlp", "preset": "tiny"}, "behaviour_sd"),  # A's alternate on B
+    ({"concept": "B", "task": "digits", "arch": "mlp", "preset": "tiny"}, "behaviour_sd"),  # A's, on B
 ])
 def test_an_unknown_statistic_is_refused_naming_the_field(spec, statistic):
     with pytest.raises(CriterionError) as caught:
@@ -41,7 +41,8 @@ def test_a_proposal_on_an_alternate_is_accepted_and_an_unknown_one_gets_a_400(us
     from tests.proposals.support import proposal_body, token_client
 
     client = token_client(user)
-    created = client.post("/api/v1/proposals/", proposal_body(statistic="behaviour_sd", threshold=0.05), format="json")
+    body = proposal_body(statistic="behaviour_sd", threshold=0.05)
+    created = client.post("/api/v1/proposals/", body, format="json")
     assert created.status_code == 201, created.json()
     assert created.json()["statistic"] == "behaviour_sd"
     refused = client.post("/api/v1/proposals/", proposal_body(statistic="behaviour_range"), format="json")
@@ -58,8 +59,8 @@ def test_a_binary_market_opens_on_an_alternate_and_a_numeric_market_refuses_one(
                          comparator=">=", threshold=0.1, close_time=close)
     assert market.statistic == "behaviour_sd"
     with pytest.raises(CriterionError) as caught:
-        market_open_numeric(title="alt numeric", concept="A", question="q", spec=MODADD, statistic="behaviour_sd",
-                            range_lo=0.0, range_hi=0.5, close_time=close)
+        market_open_numeric(title="alt numeric", concept="A", question="q", spec=MODADD,
+                            statistic="behaviour_sd", range_lo=0.0, range_hi=0.5, close_time=close)
     assert caught.value.field == "statistic" and "numeric" in caught.value.message
     numeric = market_open_numeric(title="headline numeric", concept="A", question="q", spec=MODADD,
                                   statistic="dis_ood", range_lo=0.0, range_hi=0.5, close_time=close)
