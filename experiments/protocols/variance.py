@@ -121,6 +121,7 @@ class Variance(Protocol):
             "n_seeds": len(outputs),
             "confidence": config.confidence,
             "alternates": {name: {"value": v, "ci_low": lo, "ci_high": hi} for name, (v, lo, hi) in alternates.items()},
+            **{name: v for name, (v, _, _) in alternates.items()},  # by name, as dis_ood (the evidence panel)
         }
         return frame, Result(dis_ood, low, high, details, self.statistic_name, alternates)
 

@@ -59,6 +59,7 @@ def test_behaviour_sd_and_its_ci_on_hand_made_outputs_while_the_headline_stays_d
     # identical representations: CKA 1, so the representation distance and its CI are 0
     assert result.resolving("cka_distance") == pytest.approx((0.0, 0.0, 0.0), abs=1e-6)
     assert result.details["alternates"]["behaviour_sd"] == {"value": value, "ci_low": low, "ci_high": high}
+    assert result.details["behaviour_sd"] == value  # by name too, as details["dis_ood"]
     assert result.details["behaviour_spread"]["std"] == pytest.approx(value)
     with pytest.raises(KeyError, match="behaviour_iqr"):
         result.resolving("behaviour_iqr")
