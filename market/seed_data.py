@@ -1,4 +1,4 @@
-"""Markets that ``manage.py seed_markets`` creates: at least two per concept A–H.
+"""Markets that ``manage.py seed_markets`` creates: at least two per concept A–H, and the factor markets (g).
 
 To add a market, append a SeedMarket; ``close_in`` is measured from the moment the seed command runs.
 Titles identify seed markets, so seeding twice creates nothing new.
@@ -178,6 +178,52 @@ SEED_MARKETS: list[SeedMarket] = [
         {"concept": "A", "task": "digits", "arch": "mlp", "preset": "tiny", "seeds": 8, "seed_budget": 16,
          "params": {"noise": 0.3}},
         "dis_ood", ">=", 0.05, timedelta(minutes=3),
+    ),
+    # Issue 14: markets on the general factor (concept g), each resolved by a survey campaign drawn at the
+    # close from a hidden, committed seed (docs/factor-markets.md). Thresholds were set against 60 random
+    # 96-row subsets of the shipped survey (survey-v2, 192 rows; the evidence panel repeats this):
+    # PC1 − null p95 ranged 0.12–0.20 (median 0.156), so "PC1 beats the null" (> 0) would be a foregone YES,
+    # and the question asks for a 15-point margin instead. A·E ranged −0.62 to −0.45 pooled over tasks (a
+    # foregone NO), but within one task it differs: 16 random 32-row subsets gave 0.06 to 0.51 on digits,
+    # −0.55 to −0.37 on sparse parity and −0.29 to 0.53 (median 0.14) on lms — so the sign question is asked
+    # within lms, where the evidence is split.
+    SeedMarket(
+        "g · on a fresh 96-row survey, does PC1 beat the null by at least 15 points?",
+        "Draw a fresh survey of 96 MLP settings (digits, linear + slabs, sparse parity; the survey's default "
+        "axes) from a design seed that nobody sees before the close, and measure all eight concepts on each. "
+        "Does the first principal component's share of variance exceed the 95th percentile of the parallel-"
+        "analysis null by at least 15 percentage points? If the 95% CI straddles 0.15, up to 96 more rows of "
+        "the same design are measured.",
+        {"kind": "survey_campaign", "preset": "survey", "rows": 96, "row_budget": 192,
+         "statistic": "pc1_share_minus_null_p95"},
+        "pc1_share_minus_null_p95", ">=", 0.15, 8 * WEEK,
+    ),
+    SeedMarket(
+        "g · within linear + slabs MLPs, do A and E load with the same sign?",
+        "Pooled over the survey's three tasks, seed variance (A) loads against mid-training predictiveness (E). "
+        "Within one task the picture splits: on the shipped survey, digits MLPs give the two loadings the same "
+        "sign and sparse-parity MLPs opposite signs. Draw 48 fresh settings of MLPs on the linear + slabs task "
+        "(the survey's axes) from a seed nobody sees before the close, measure all eight concepts, and multiply "
+        "the PC1 loadings of A and E: YES if the product is positive (they load with the same sign). If the "
+        "95% CI straddles 0, up to 96 more rows of the same design are measured.",
+        {"kind": "survey_campaign", "preset": "survey", "tasks": ["lms"], "rows": 48, "row_budget": 144,
+         "statistic": "sign_agreement", "concepts": ["A", "E"]},
+        "sign_agreement_A_E", ">", 0.0, 10 * WEEK,
+    ),
+    # The factor's demo: a tiny campaign that closes five minutes after seeding and resolves in minutes on
+    # the `make run` worker. Its answer is certain by construction — the largest eigenvalue of a correlation
+    # matrix of p columns is at least 1, so PC1 carries at least 1/p ≥ 1/8 of the variance — and the
+    # question says so: it shows the loop (hidden seed, reveal, campaign, decision, report), not a question.
+    SeedMarket(
+        "g · demo: a tiny survey campaign (closes 5 minutes after start)",
+        "A demonstration of a campaign-resolved market: at the close, the hidden design seed is revealed, 4 "
+        "tiny settings of digits and linear + slabs MLPs are drawn and trained, and the general factor is "
+        "estimated from them. The market asks whether PC1 carries at least 1/8 of the variance, which is "
+        "always true (a correlation matrix's largest eigenvalue is at least 1), so it resolves YES: watch its "
+        "report fill in, then forecast the real factor markets.",
+        {"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits", "lms"], "rows": 4, "row_budget": 4,
+         "statistic": "pc1_share", "axes": {"steps": "100:200"}, "n_bootstrap": 500, "n_null": 300},
+        "pc1_share", ">=", 0.125, timedelta(minutes=5),
     ),
 ]
 

@@ -15,7 +15,7 @@ from market.exceptions import MarketError
 from market.models import Market
 from market.services.lifecycle import market_open
 from market.signals import proposal_reviewed_on_commit
-from market.specs import CriterionError
+from market.specs import CriterionError, spec_sha256
 from proposals.input import cost_estimate, proposal_clean, reason_clean
 from proposals.models import Proposal, ProposalStatus
 
@@ -55,7 +55,6 @@ def proposal_create(*, proposer: AbstractBaseUser, data: Any) -> Proposal:
     if errors:
         raise ProposalInvalid(errors)
     assert clean is not None
-    from market.specs import spec_sha256
 
     limit = int(_pm("PROPOSALS_MAX_PENDING", 10))
     with transaction.atomic():

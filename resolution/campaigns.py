@@ -26,8 +26,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from evaluator.factor import FactorResult, general_factor
+from evaluator.factor import general_factor
 from evaluator.factor_robust import factor_report
+from evaluator.factor_statistics import factor_statistic
 from evaluator.selectors import survey_matrix
 from experiments.concepts import LETTERS
 from experiments.decision import Criterion, decide
@@ -45,33 +46,6 @@ from market.services.campaigns import market_campaign_extend
 logger = logging.getLogger(__name__)
 _SETTLED = (MarketStatus.RESOLVED, MarketStatus.ANNULLED)
 DECIDE_TASK = "resolution.tasks.campaign_market_decide_task"
-
-
-def factor_statistic(result: FactorResult, spec: dict) -> tuple[float | None, float | None, float | None]:
-    """The pre-registered factor statistic and its bootstrap CI, read off one estimate (None: undefined).
-
-    ``pc1_share_minus_null_p95`` shifts PC1's interval by the null's 95th percentile (a fixed number
-    once the permutations are drawn). A loading or a product of loadings of a concept the estimate had
-    to drop (constant, or fewer than 3 values) is undefined.
-    """
-    name, concepts = spec["statistic"], spec.get("concepts", [])
-    if result.pc1_share is None or result.pc1_ci is None:
-        return None, None, None
-    if name == "pc1_share":
-        return result.pc1_share, result.pc1_ci[0], result.pc1_ci[1]
-    if name == "pc1_share_minus_null_p95":
-        null = float(result.null_p95 or 0.0)
-        return result.pc1_share - null, result.pc1_ci[0] - null, result.pc1_ci[1] - null
-    if name == "loading":
-        letter = concepts[0]
-        if letter not in result.loadings:
-            return None, None, None
-        low, high = result.loadings_ci[letter]
-        return result.loadings[letter], low, high
-    if name == "sign_agreement":
-        product = result.loading_product(concepts[0], concepts[1])
-        return tuple(product) if product else (None, None, None)  # type: ignore[return-value]
-    raise ValueError(f"unknown factor statistic {name!r}")
 
 
 def campaign_estimate(*, link: MarketCampaign, rows: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -319,9 +319,26 @@ def _no_setting(
     }
 
 
+_FACTOR_EVIDENCE: list[Callable[..., dict[str, Any]]] = []
+
+
+def register_factor_evidence(provider: Callable[..., dict[str, Any]]) -> None:
+    """Set the function that builds the panel of a market on the general factor (a survey-campaign spec).
+
+    Estimating the factor is the evaluator's, which this app cannot import; the evaluator registers
+    ``evaluator.evidence.factor_evidence`` here in its ``AppConfig.ready`` (docs/architecture.md).
+    """
+    _FACTOR_EVIDENCE[:] = [provider]
+
+
 def criterion_evidence(obj: Any, *, k: int = NEAREST_K) -> dict[str, Any]:
     """:func:`setting_evidence` of anything holding a criterion (a market or a proposal): ``spec``,
-    ``statistic``, ``comparator``, ``threshold`` and ``spec_sha256`` (its own runs are left out)."""
+    ``statistic``, ``comparator``, ``threshold`` and ``spec_sha256`` (its own runs are left out). A
+    survey-campaign spec gets the registered factor evidence (:func:`register_factor_evidence`)."""
+    from experiments.survey.campaign_spec import is_campaign_spec
+
+    if is_campaign_spec(obj.spec) and _FACTOR_EVIDENCE and getattr(obj, "threshold", None) is not None:
+        return _FACTOR_EVIDENCE[0](obj)
     if getattr(obj, "threshold", None) is None:  # a numeric market forecasts the statistic itself
         spec = obj.spec or {}
         out = _no_setting(obj.concept, spec.get("task", ""), spec.get("arch", ""), obj.statistic, "", None, k)

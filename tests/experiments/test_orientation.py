@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.concepts import CONCEPTS, LETTERS, STATISTIC_NAMES
+from experiments.concepts import CONCEPTS, FACTOR, LETTERS, MARKET_CONCEPTS, STATISTIC_NAMES
 from experiments.metrics import linear_cka
 from experiments.protocols.base import get_protocol
 from experiments.protocols.predictiveness import PREDICT_FRACTIONS
@@ -72,7 +72,9 @@ def test_one_vocabulary_owns_letters_statistics_and_orientation():
 
     assert LETTERS == tuple(CONCEPTS) == FACTOR_COLUMNS == SPEC_CONCEPTS
     assert REGISTRY_NAMES == STATISTIC_NAMES
-    assert [c for c, _ in Market._meta.get_field("concept").choices] == list(LETTERS)
+    # a market is about one of the eight concepts or about the general factor (g, docs/factor-markets.md)
+    assert [c for c, _ in Market._meta.get_field("concept").choices] == [*LETTERS, FACTOR]
+    assert list(MARKET_CONCEPTS) == [*LETTERS, FACTOR] and FACTOR not in CONCEPTS
     for letter in LETTERS:
         protocol = get_protocol(letter)
         assert protocol.statistic_name == CONCEPTS[letter].statistic

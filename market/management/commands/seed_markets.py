@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from experiments.concepts import FACTOR
 from market.models import Market
 from market.seed_data import NUMERIC_SEED_MARKETS, SEED_MARKETS
 from market.services import account_open, house_account, market_open, market_open_numeric
@@ -22,7 +23,7 @@ DEMO_USERS = (
 
 
 class Command(BaseCommand):
-    help = "Seed the A–H markets, the house account and the local demo users (idempotent)."
+    help = "Seed the A–H and factor markets, the house account and the local demo users (idempotent)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-users", action="store_true", help="do not create the demo and admin users")
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             try:
                 with transaction.atomic():
                     market_open(
-                        title=seed.title, concept=seed.spec["concept"], question=seed.question, spec=seed.spec,
+                        title=seed.title, concept=seed.spec.get("concept", FACTOR), question=seed.question, spec=seed.spec,
                         statistic=seed.statistic, comparator=seed.comparator, threshold=seed.threshold,
                         close_time=now + seed.close_in, liquidity=seed.liquidity, confidence=seed.confidence,
                     )
