@@ -185,8 +185,9 @@ SEED_MARKETS: list[SeedMarket] = [
     # PC1 − null p95 ranged 0.12–0.20 (median 0.156), so "PC1 beats the null" (> 0) would be a foregone YES,
     # and the question asks for a 15-point margin instead. A·E ranged −0.62 to −0.45 pooled over tasks (a
     # foregone NO), but within one task it differs: 16 random 32-row subsets gave 0.06 to 0.51 on digits,
-    # −0.55 to −0.37 on sparse parity and −0.29 to 0.53 (median 0.14) on lms — so the sign question is asked
-    # within lms, where the evidence is split.
+    # −0.55 to −0.37 on sparse parity and −0.29 to 0.53 (median 0.14) on lms. On 48-row lms subsets the
+    # product ranged −0.01 to 0.33 (median 0.21; 96% positive), so "same sign" alone would look foregone
+    # and the lms question asks for a product of at least 0.2, the middle of that range.
     SeedMarket(
         "g · on a fresh 96-row survey, does PC1 beat the null by at least 15 points?",
         "Draw a fresh survey of 96 MLP settings (digits, linear + slabs, sparse parity; the survey's default "
@@ -199,16 +200,17 @@ SEED_MARKETS: list[SeedMarket] = [
         "pc1_share_minus_null_p95", ">=", 0.15, 8 * WEEK,
     ),
     SeedMarket(
-        "g · within linear + slabs MLPs, do A and E load with the same sign?",
+        "g · within linear + slabs MLPs, do A and E load together strongly?",
         "Pooled over the survey's three tasks, seed variance (A) loads against mid-training predictiveness (E). "
         "Within one task the picture splits: on the shipped survey, digits MLPs give the two loadings the same "
         "sign and sparse-parity MLPs opposite signs. Draw 48 fresh settings of MLPs on the linear + slabs task "
         "(the survey's axes) from a seed nobody sees before the close, measure all eight concepts, and multiply "
-        "the PC1 loadings of A and E: YES if the product is positive (they load with the same sign). If the "
-        "95% CI straddles 0, up to 96 more rows of the same design are measured.",
+        "the PC1 loadings of A and E. YES if the product is at least 0.2: the two load with the same sign and "
+        "strongly (for example both beyond ±0.45). If the 95% CI straddles 0.2, up to 96 more rows of the same "
+        "design are measured.",
         {"kind": "survey_campaign", "preset": "survey", "tasks": ["lms"], "rows": 48, "row_budget": 144,
          "statistic": "sign_agreement", "concepts": ["A", "E"]},
-        "sign_agreement_A_E", ">", 0.0, 10 * WEEK,
+        "sign_agreement_A_E", ">=", 0.2, 10 * WEEK,
     ),
     # The factor's demo: a tiny campaign that closes five minutes after seeding and resolves in minutes on
     # the `make run` worker. Its answer is certain by construction — the largest eigenvalue of a correlation
