@@ -105,7 +105,8 @@ def campaign_market_decide(*, market_id: int) -> dict[str, Any]:
                       unit="rows")
     with transaction.atomic():
         locked = Market.objects.select_for_update(of=("self",)).get(pk=market_id)
-        link = MarketCampaign.objects.select_for_update().select_related("campaign").get(market_id=market_id)
+        link = MarketCampaign.objects.select_for_update(of=("self",)).select_related("campaign").get(
+            market_id=market_id)
         if locked.status in _SETTLED:
             return {"action": "already_settled", "market_status": locked.status}
         if link.rows_planned != stage or link.rows_decided >= stage:
