@@ -160,13 +160,16 @@ CAMPAIGN = inline_serializer("MarketCampaignStatus", {
     "row_budget": serializers.IntegerField(),
     "rows_planned": serializers.IntegerField(help_text="rows of the current stage (0 before the close)"),
     "rows_decided": serializers.IntegerField(help_text="rows of the last stage decided"),
-    "decisions": _OBJ(help_text="each stage: {rows, n_rows_used, statistic, ci_low, ci_high, outcome, reason, at}"),
+    "decisions": _OBJ(help_text=(
+        "each stage: {rows, n_rows_used, statistic, ci_low, ci_high, outcome, reason, at}")),
     "error": serializers.CharField(help_text="why the campaign could not start ('' if it did)"),
     "campaign": _OBJ(allow_null=True, help_text="{id, name, design_sha256, preset}; null before the close"),
-    "progress": _OBJ(allow_null=True, help_text="{rows_planned, rows_done, cells_total, cells_done, cells_failed, "
-                                                "cells_running, cells_pending, compute_seconds, eta_seconds, complete}"),
-    "estimate": _OBJ(allow_null=True, help_text="the latest factor estimate: {rows, n_rows_used, factor, statistic, "
-                                                "ci_low, ci_high, robust, computed_at}"),
+    "progress": _OBJ(allow_null=True, help_text=(
+        "{rows_planned, rows_done, cells_total, cells_done, cells_failed, cells_running, cells_pending, "
+        "compute_seconds, eta_seconds, complete}")),
+    "estimate": _OBJ(allow_null=True, help_text=(
+        "the latest factor estimate: {rows, n_rows_used, factor, statistic, ci_low, ci_high, robust, "
+        "computed_at}")),
 })
 
 

@@ -37,7 +37,8 @@ def campaign_rows(*, link: MarketCampaign) -> list[dict[str, Any]]:
     """
     if link.campaign_id is None:
         return []
-    rows = SurveyRow.objects.filter(campaign_id=link.campaign_id, index__lt=link.rows_planned).order_by("index")
+    rows = (SurveyRow.objects.filter(campaign_id=link.campaign_id, index__lt=link.rows_planned)
+            .order_by("index"))
     cells: dict[int, dict[str, dict[str, Any]]] = {}
     for row_id, concept, status, statistic in (
             SurveyCell.objects.filter(row__in=rows).values_list("row_id", "concept", "status", "statistic")):
@@ -97,8 +98,8 @@ def campaign_export(*, link: MarketCampaign) -> tuple[list[str], pd.DataFrame]:
         .exclude(code_version="").values_list("code_version", flat=True)))
     commitment = market.spec.get("design_seed_commitment", "")
     header = [
-        f"pathmarket factor market {market.pk}: the survey campaign's rows (one setting each); A-H oriented so "
-        "that higher = more path-dependent; an empty statistic is not measured (yet)",
+        f"pathmarket factor market {market.pk}: the survey campaign's rows (one setting each); A-H oriented "
+        "so that higher = more path-dependent; an empty statistic is not measured (yet)",
         f"generated_at: {timezone.now().isoformat(timespec='seconds')}",
         f"market_id: {market.pk}",
         f"market_spec_sha256: {market.spec_sha256}",

@@ -1,8 +1,8 @@
 """A small factor market (concept g) with hand-made survey cells, for the campaign report's tests.
 
-Training the campaign's 8 concepts × rows would take minutes; the report only reads cells, so the cells are
-written by hand (status, oriented statistic, wall time, code version) and the factor estimate is computed by
-the real ``resolution.campaigns.campaign_estimate`` on them."""
+Training the campaign's 8 concepts × rows would take minutes; the report only reads cells, so the cells
+are written by hand (status, oriented statistic, wall time, code version) and the factor estimate is
+computed by the real ``resolution.campaigns.campaign_estimate`` on them."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,13 +20,14 @@ from resolution.campaigns import campaign_estimate
 CODE_VERSION = "cafe123-test"
 
 
-def factor_market_open(*, rows: int = 8, title: str = "Is path dependence one trait on digits MLPs?") -> Market:
+def factor_market_open(*, rows: int = 8, title: str = "Is path dependence one trait?") -> Market:
     """An open factor market whose campaign measures ``rows`` digits settings (tiny preset)."""
+    spec = {"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits"], "rows": rows,
+            "row_budget": rows, "statistic": "pc1_share", "axes": {"steps": "100:150"}, "n_bootstrap": 200, "n_null": 200}
     return market_open(
         title=title, concept="g", question="Does one factor explain the eight concepts on digits MLPs?",
-        spec={"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits"], "rows": rows, "row_budget": rows,
-              "statistic": "pc1_share", "axes": {"steps": "100:150"}, "n_bootstrap": 200, "n_null": 200},
-        statistic="pc1_share", comparator=">=", threshold=0.125, close_time=timezone.now() + timedelta(days=1))
+        spec=spec, statistic="pc1_share", comparator=">=", threshold=0.125,
+        close_time=timezone.now() + timedelta(days=1))
 
 
 def cells_fill(*, market: Market, done: int | None = None, failed: int = 0, running: int = 0) -> None:
