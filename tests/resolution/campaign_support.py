@@ -56,11 +56,17 @@ def cells_fill(*, market: Market, done: int | None = None, failed: int = 0, runn
 
 
 def factor_market_decided(*, rows: int = 8) -> Market:
-    """A factor market closed, its stage measured by hand and decided as ``campaign_market_decide`` does
-    (the estimate, the decision entry and the settlement are stored the same way)."""
+    """A factor market closed, its stage measured by hand and decided (:func:`stage_decide`)."""
     market = factor_market_open(rows=rows)
     market_close(market=market.pk)
     cells_fill(market=market)
+    return stage_decide(market=market)
+
+
+def stage_decide(*, market: Market) -> Market:
+    """Decide the finished stage as ``campaign_market_decide`` does: the same estimate, decision entry and
+    settlement are stored (that function's row lock, ``select_for_update().select_related("campaign")``,
+    is refused by PostgreSQL on the nullable campaign join, so the tests do not call it)."""
     link = MarketCampaign.objects.select_related("market", "campaign").get(market=market)
     estimate = campaign_estimate(link=link, rows=link.rows_planned)
     criterion = Criterion(statistic=market.statistic, comparator=market.comparator,
