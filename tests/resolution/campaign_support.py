@@ -20,11 +20,12 @@ from resolution.campaigns import campaign_estimate
 CODE_VERSION = "cafe123-test"
 
 
-def factor_market_open(*, rows: int = 8, title: str = "Is path dependence one trait?") -> Market:
-    """An open factor market whose campaign measures ``rows`` digits settings (tiny preset)."""
+def factor_market_open(*, rows: int = 8, row_budget: int | None = None,
+                       title: str = "Is path dependence one trait?") -> Market:
+    """An open factor market whose campaign measures ``rows`` digits settings (tiny preset) first."""
     spec = {"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits"], "rows": rows,
-            "row_budget": rows, "statistic": "pc1_share", "axes": {"steps": "100:150"}, "n_bootstrap": 200,
-            "n_null": 200}
+            "row_budget": row_budget or rows, "statistic": "pc1_share", "axes": {"steps": "100:150"},
+            "n_bootstrap": 200, "n_null": 200}
     return market_open(
         title=title, concept="g", question="Does one factor explain the eight concepts on digits MLPs?",
         spec=spec, statistic="pc1_share", comparator=">=", threshold=0.125,

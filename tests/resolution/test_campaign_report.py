@@ -11,12 +11,14 @@ import re
 
 import pandas as pd
 import pytest
+from django.db import transaction
 
 from experiments.concepts import LETTERS
 from experiments.survey.design import design_sha256
 from experiments.survey.models import SurveyCell
 from market.models import MarketCampaign
 from market.services import market_close
+from market.services.campaigns import market_campaign_extend
 from tests.market.factories import MarketFactory
 from tests.resolution.campaign_support import (
     CODE_VERSION,
@@ -200,3 +202,24 @@ def test_a_single_run_market_keeps_its_report(client):
     response = client.get(f"/markets/{market.pk}/report/")
     assert response.status_code == 200
     assert [t.name for t in response.templates][0] == "resolution/report.html"
+
+
+def test_a_stage_that_asked_for_more_rows_shows_the_next_stage(client):
+    market = factor_market_open(rows=3, row_budget=5)
+    market_close(market=market.pk)
+    cells_fill(market=market)
+    entry = {"rows": 3, "n_rows_used": 3, "statistic": 0.5, "ci_low": 0.05, "ci_high": 0.9,
+             "outcome": "more_seeds", "reason": "The CI straddles the threshold; measuring more rows.",
+             "at": "2026-11-30T00:00:00+00:00"}
+    with transaction.atomic():  # as campaign_market_decide records a straddling stage
+        link = MarketCampaign.objects.select_for_update(of=("self",)).get(market=market)
+        link.rows_decided, link.decisions = 3, [entry]
+        link.save(update_fields=["rows_decided", "decisions"])
+        market_campaign_extend(link=link, rows=5)
+    html = client.get(f"/markets/{market.pk}/report/").content.decode()
+    assert html.count('class="decision-row"') == 1 and ">more rows<" in html
+    assert "measuring more rows" in html and "2026-11-30 00:00:00 UTC" in html
+    assert 'id="campaign-poll"' in html and '"decisions": 1' in html  # reloads at the next decision
+    assert 'id="rows-done">3<' in html and 'id="rows-planned">5<' in html and 'id="cells-pending">16<' in html
+    assert re.findall(r'<tr data-row="(\d+)">', html) == ["0", "1", "2", "3", "4"]
+    assert _api(client, market.pk)["rows_planned"] == 5
