@@ -1,19 +1,24 @@
 """REST API of experiment runs: ``GET /api/v1/runs/``, ``GET /api/v1/runs/{id}/`` and staff actions
-``POST /api/v1/runs/{id}/requeue/``, ``/verify/``, ``/annul/`` and ``/reresolve/``."""
+``POST /api/v1/runs/{id}/requeue/``, ``/verify/``, ``/annul/`` and ``/reresolve/``; and a factor market's
+survey campaign, ``GET /api/v1/markets/{id}/campaign/``."""
 from __future__ import annotations
 
 from django.db.models import F
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from experiments import selectors
 from experiments.models import ExperimentRun
 from market.exceptions import MarketError
+from market.models import Market
 from resolution import services
+from resolution.campaigns import campaign_market_status
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -137,3 +142,49 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         """Staff: set the market's outcome to this verification run's decision (it must disagree with
         the resolution): the old payouts are taken back and the new winners paid."""
         return self._staff_market_action(request, services.run_reresolve_market)
+
+
+_OBJ = serializers.JSONField
+CAMPAIGN = inline_serializer("MarketCampaignStatus", {
+    "market_id": serializers.IntegerField(),
+    "market_status": serializers.CharField(),
+    "market_outcome": serializers.CharField(help_text="yes, no, annulled or '' while unsettled"),
+    "commitment": serializers.CharField(help_text="SHA-256 committing to the hidden design seed and salt"),
+    "revealed": serializers.BooleanField(help_text="true once the market closed and the seed was revealed"),
+    "design_seed": serializers.IntegerField(allow_null=True, help_text="null until revealed"),
+    "salt": serializers.CharField(allow_null=True, help_text="null until revealed"),
+    "commitment_ok": serializers.BooleanField(
+        required=False, help_text="once revealed: seed_commitment(design_seed, salt) == commitment"),
+    "revealed_at": serializers.DateTimeField(allow_null=True),
+    "rows": serializers.IntegerField(help_text="rows of the first stage"),
+    "row_budget": serializers.IntegerField(),
+    "rows_planned": serializers.IntegerField(help_text="rows of the current stage (0 before the close)"),
+    "rows_decided": serializers.IntegerField(help_text="rows of the last stage decided"),
+    "decisions": _OBJ(help_text=(
+        "each stage: {rows, n_rows_used, statistic, ci_low, ci_high, outcome, reason, at}")),
+    "error": serializers.CharField(help_text="why the campaign could not start ('' if it did)"),
+    "campaign": _OBJ(allow_null=True, help_text="{id, name, design_sha256, preset}; null before the close"),
+    "progress": _OBJ(allow_null=True, help_text=(
+        "{rows_planned, rows_done, cells_total, cells_done, cells_failed, cells_running, cells_pending, "
+        "compute_seconds, eta_seconds, complete}")),
+    "estimate": _OBJ(allow_null=True, help_text=(
+        "the latest factor estimate: {rows, n_rows_used, factor, statistic, ci_low, ci_high, robust, "
+        "computed_at}")),
+})
+
+
+class MarketCampaignView(APIView):
+    """A factor market's survey campaign: the design-seed commitment (the seed and salt only after the
+    close), the stage's progress, the decisions and the latest factor estimate (docs/factor-markets.md)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: CAMPAIGN}, operation_id="markets_campaign_retrieve")
+    def get(self, request: Request, pk: int) -> Response:
+        market = get_object_or_404(Market, pk=pk)
+        status_ = campaign_market_status(market=market) if market.is_campaign else None
+        if status_ is None:
+            raise exceptions.NotFound("This market is not resolved by a survey campaign; its run is at "
+                                      f"/api/v1/runs/?market={market.pk}.")
+        return Response({"market_id": market.pk, "market_status": market.status,
+                         "market_outcome": market.outcome or "", **status_})

@@ -1,5 +1,6 @@
 """Pages that show a run with its market: the resolution report, and the staff actions on a run and
-its market (re-queue, verify, annul, re-resolve)."""
+its market (re-queue, verify, annul, re-resolve). A factor market's report shows its survey campaign
+instead (``campaign_report``), with the campaign's rows as CSV and its design file."""
 from __future__ import annotations
 
 import json
@@ -8,19 +9,26 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from evaluator import factor_plots
+from evaluator.views import VERDICT_LABELS, _csv_response
+from experiments import charts
 from experiments import selectors as run_selectors
 from experiments.charts import Interval, ci_chart_svg
+from experiments.concepts import CONCEPTS as CONCEPT_INFO
+from experiments.concepts import LETTERS
 from experiments.models import ExperimentRun
 from experiments.report_text import column_help, plot_caption, reproduce_command
 from market import selectors as market_selectors
 from market.exceptions import MarketError
-from market.models import Market
-from resolution import services
+from market.models import Market, MarketStatus
+from market.specs import criterion_in_words
+from resolution import selectors, services
+from resolution.campaigns import campaign_market_status
 
 
 def _interval(label: str, run: ExperimentRun) -> Interval:
@@ -38,6 +46,8 @@ def _plots(run: ExperimentRun) -> list[dict]:
 def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
     """``/markets/{id}/report/``: how the market's experiment decided it (or how far it has got)."""
     market = get_object_or_404(Market, pk=market_id)
+    if market.is_campaign:
+        return campaign_report(request, market)
     run = market_selectors.market_resolution_run(market_id=market.pk)
     verifications = run_selectors.run_verifications(run=run) if run else []
     per_seed = run_selectors.run_per_seed(run=run) if run else []
@@ -68,6 +78,113 @@ def market_report(request: HttpRequest, market_id: int) -> HttpResponse:
         + [v.pk for v in verifications if not v.is_terminal],
     }
     return render(request, "resolution/report.html", context)
+
+
+_ROBUST_SHOWN = ("pooled_z", "within_task", "partialled")  # pooled_rank repeats the headline estimate
+
+
+def _campaign_charts(market: Market, status: dict) -> dict:
+    """The report's SVG charts of a factor market: each stage's statistic against the threshold, PC1
+    against its null (with the robustness checks' estimates), the loadings with their CIs, the scree plot
+    and the leave-one-task-out shares."""
+    estimate = status.get("estimate") or {}
+    factor = estimate.get("factor") or {}
+    robust = estimate.get("robust") or {}
+    threshold = float(market.threshold) if market.threshold is not None else None
+    stages = [Interval(f"{d['rows']} rows", d.get("statistic"), d.get("ci_low"), d.get("ci_high"))
+              for d in status.get("decisions") or []]
+    out = {"decision_chart": ci_chart_svg(stages, threshold=threshold, comparator=market.comparator)}
+    if not factor:
+        return out
+    estimates = {"campaign": {
+        "label": f"this campaign, {estimate.get('n_rows_used')} rows ({factor.get('transform', 'rank')})",
+        "available": factor.get("pc1_share") is not None, "pc1_share": factor.get("pc1_share"),
+        "pc1_ci": factor.get("pc1_ci"), "null_p95": factor.get("null_p95"),
+        "reason": factor.get("verdict")}}
+    for key in _ROBUST_SHOWN:
+        if key in (robust.get("estimates") or {}):
+            estimates[key] = robust["estimates"][key]
+    loto = robust.get("leave_one_task_out") or []
+    out.update({
+        "estimates_chart": factor_plots.estimates_svg(estimates, label="PC1 share against its null"),
+        "loadings_chart": charts.loadings_svg(factor.get("loadings") or {}, factor.get("loadings_ci") or {},
+                                              factor.get("fa_loadings") or None),
+        "scree_chart": charts.scree_svg(factor.get("eigenvalues") or [], factor.get("null_eigen_p95") or []),
+        "loto_chart": factor_plots.loto_svg(loto, pooled_share=factor.get("pc1_share"),
+                                            pooled_null=factor.get("null_p95")) if loto else "",
+    })
+    return out
+
+
+def _commitment_recipe(status: dict) -> str:
+    """A shell line that recomputes the commitment from the revealed seed and salt."""
+    from experiments.survey.campaign_spec import _COMMITMENT_PREFIX
+
+    return ("python3 -c \"import hashlib; print(hashlib.sha256(b'"
+            f"{_COMMITMENT_PREFIX}:{status['salt']}:{status['design_seed']}').hexdigest())\"")
+
+
+def campaign_report(request: HttpRequest, market: Market) -> HttpResponse:
+    """``/markets/{id}/report/`` of a factor market: its hidden (then revealed) design seed, the campaign's
+    progress, decisions and factor estimate, and every row's data (docs/factor-markets.md)."""
+    status = campaign_market_status(market=market) or {}
+    link = selectors.market_campaign_link(market=market)
+    rows = selectors.campaign_rows(link=link) if link else []
+    estimate = status.get("estimate") or {}
+    factor = estimate.get("factor") or {}
+    loadings = factor.get("loadings") or {}
+    active = bool(status.get("campaign")) and market.status in (MarketStatus.CLOSED, MarketStatus.RUNNING)
+    context = {
+        "market": market,
+        "status": status,
+        "criterion_words": criterion_in_words(
+            spec=market.spec, statistic=market.statistic, comparator=market.comparator,
+            threshold=float(market.threshold), confidence=float(market.confidence)),
+        "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
+        "progress": status.get("progress"),
+        "estimate": estimate,
+        "factor": factor,
+        "robust": estimate.get("robust") or {},
+        "verdict_label": VERDICT_LABELS.get(factor.get("verdict_code", ""), factor.get("verdict_code")),
+        "loadings_rows": [(c, CONCEPT_INFO[c].name if c in CONCEPT_INFO else c, value,
+                           (factor.get("loadings_ci") or {}).get(c)) for c, value in loadings.items()],
+        "rows": rows,
+        "letters": LETTERS,
+        "letter_help": [(c, CONCEPT_INFO[c].statistic) for c in LETTERS],
+        "recipe": _commitment_recipe(status) if status.get("revealed") else "",
+        "poll": {"market": market.pk, "decisions": len(status.get("decisions") or []),
+                 "status": market.status} if active else None,
+        **_campaign_charts(market, status),
+    }
+    return render(request, "resolution/campaign_report.html", context)
+
+
+def _campaign_link_or_404(market_id: int):
+    market = get_object_or_404(Market, pk=market_id)
+    link = selectors.market_campaign_link(market=market) if market.is_campaign else None
+    if link is None:
+        raise Http404("This market is not resolved by a survey campaign.")
+    if link.campaign is None:
+        raise Http404("The campaign starts when the market closes; its design is drawn then.")
+    return link
+
+
+@require_GET
+def market_campaign_csv(request: HttpRequest, market_id: int) -> HttpResponse:
+    """``/markets/{id}/campaign.csv``: the campaign's rows with ``#`` provenance lines on top."""
+    link = _campaign_link_or_404(market_id)
+    header, frame = selectors.campaign_export(link=link)
+    return _csv_response(frame, f"pathmarket-market-{market_id}-campaign.csv", header=header)
+
+
+@require_GET
+def market_design_json(request: HttpRequest, market_id: int) -> HttpResponse:
+    """``/markets/{id}/design.json``: the campaign's design file (404 until the market closes); its
+    ``sha256`` is that of its canonical JSON without ``sha256``, ``created_at`` and ``unsupported``."""
+    link = _campaign_link_or_404(market_id)
+    response = JsonResponse(link.campaign.design, json_dumps_params={"indent": 1, "sort_keys": True})
+    response["Content-Disposition"] = f'inline; filename="market-{market_id}-design.json"'
+    return response
 
 
 def _back(run: ExperimentRun) -> HttpResponse:
