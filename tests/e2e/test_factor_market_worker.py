@@ -57,7 +57,8 @@ def test_a_tiny_factor_market_resolves_through_real_workers_despite_a_killed_wor
              timeout=180, what="the first unit to finish", logs=workers.logs)
     assert _status(market.pk) == "running"
     workers.kill(first)  # mid-campaign: its unacknowledged unit is handed out again
-    finished = {c.pk: c.updated_at for c in SurveyCell.objects.filter(row__campaign=link.campaign, status="done")}
+    done = SurveyCell.objects.filter(row__campaign=link.campaign, status="done")
+    finished = {c.pk: c.updated_at for c in done}
 
     workers.start("b", concurrency=2)
     wait_for(lambda: _status(market.pk) == "resolved", timeout=300, what="the market to resolve",

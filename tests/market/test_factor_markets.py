@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from evaluator.factor import general_factor
 from evaluator.factor_statistics import factor_statistic
 from experiments.concepts import LETTERS
-from experiments.decision import decide, Criterion
+from experiments.decision import Criterion, decide
 from experiments.survey import campaign_spec
 from experiments.survey.design import plan
 from experiments.survey.models import SurveyCampaign, SurveyCell
@@ -30,8 +30,9 @@ from tests.proposals.support import proposal_body, token_client
 
 pytestmark = pytest.mark.django_db
 
-SPEC = {"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits", "lms"], "rows": 12, "row_budget": 24,
-        "statistic": "pc1_share", "axes": {"steps": "30:40", "width": "16:16"}, "n_bootstrap": 200, "n_null": 200}
+SPEC = {"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits", "lms"], "rows": 12,
+        "row_budget": 24, "statistic": "pc1_share", "axes": {"steps": "30:40", "width": "16:16"},
+        "n_bootstrap": 200, "n_null": 200}
 
 
 def _open(spec: dict | None = None, *, statistic: str = "pc1_share", comparator: str = ">=",
@@ -69,8 +70,10 @@ def test_a_campaign_spec_is_normalized_with_its_resolved_axes_and_hashed():
     assert campaign_spec.factor_statistic_name(spec) == "pc1_share"
     # validating the normalized spec again changes nothing (a stored market re-validates to the same hash)
     assert campaign_spec.campaign_spec_validate(spec) == spec
-    assert campaign_spec.spec_sha256(spec) == campaign_spec.spec_sha256(campaign_spec.campaign_spec_validate(spec))
-    loading = campaign_spec.campaign_spec_validate({**SPEC, "statistic": "sign_agreement", "concepts": ["A", "E"]})
+    again = campaign_spec.campaign_spec_validate(spec)
+    assert campaign_spec.spec_sha256(spec) == campaign_spec.spec_sha256(again)
+    loading = campaign_spec.campaign_spec_validate({**SPEC, "statistic": "sign_agreement",
+                                                    "concepts": ["A", "E"]})
     assert campaign_spec.factor_statistic_name(loading) == "sign_agreement_A_E"
 
 
@@ -159,7 +162,8 @@ def test_closing_reveals_the_seed_and_draws_the_design_from_it():
     expected = plan(rows=24, seed=link.design_seed, tasks=["digits", "lms"], preset="tiny",
                     axes=["steps=30:40", "width=16:16"], name=f"market-{market.pk}")
     assert link.campaign.design_sha256 == expected["sha256"]
-    assert link.campaign.rows.count() == 24 and SurveyCell.objects.filter(row__campaign=link.campaign).count() == 192
+    assert link.campaign.rows.count() == 24
+    assert SurveyCell.objects.filter(row__campaign=link.campaign).count() == 192
     status = campaign_market_status(market=Market.objects.get(pk=market.pk))
     assert status["design_seed"] == link.design_seed and status["commitment_ok"] is True
     assert status["progress"]["rows_planned"] == 12 and status["progress"]["rows_done"] == 0
@@ -278,8 +282,8 @@ def test_each_factor_statistic_reads_the_estimate_and_a_product_of_loadings_igno
     opposite = factor_statistic(result, {"statistic": "sign_agreement", "concepts": ["B", "A"]})
     assert same[1] > 0 and opposite[2] < 0
     flipped = general_factor(-data, columns=list(LETTERS), n_bootstrap=300, n_null=200)
-    assert factor_statistic(flipped, {"statistic": "sign_agreement", "concepts": ["A", "C"]})[0] == pytest.approx(
-        same[0])
+    product = factor_statistic(flipped, {"statistic": "sign_agreement", "concepts": ["A", "C"]})[0]
+    assert product == pytest.approx(same[0])
 
 
 def test_the_decision_rule_counts_rows_for_a_campaign():

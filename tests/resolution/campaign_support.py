@@ -11,11 +11,9 @@ import numpy as np
 from django.utils import timezone
 
 from experiments.concepts import LETTERS
-from experiments.decision import Criterion, decide
 from experiments.survey.models import SurveyCell
 from market.models import Market, MarketCampaign
-from market.services import market_close, market_open, market_resolve
-from resolution.campaigns import campaign_estimate
+from market.services import market_close, market_open
 
 CODE_VERSION = "cafe123-test"
 
@@ -65,24 +63,10 @@ def factor_market_decided(*, rows: int = 8) -> Market:
 
 
 def stage_decide(*, market: Market) -> Market:
-    """Decide the finished stage as ``campaign_market_decide`` does: the same estimate, decision entry and
-    settlement are stored (that function's row lock, ``select_for_update().select_related("campaign")``,
-    is refused by PostgreSQL on the nullable campaign join, so the tests do not call it)."""
-    link = MarketCampaign.objects.select_related("market", "campaign").get(market=market)
-    estimate = campaign_estimate(link=link, rows=link.rows_planned)
-    criterion = Criterion(statistic=market.statistic, comparator=market.comparator,
-                          threshold=float(market.threshold), confidence=float(market.confidence))
-    decision = decide(criterion=criterion, statistic=estimate["statistic"], ci_low=estimate["ci_low"],
-                      ci_high=estimate["ci_high"], n_seeds=link.rows_planned, seed_budget=link.rows_planned,
-                      unit="rows")
-    link.rows_decided = link.rows_planned
-    link.decisions = [{"rows": link.rows_planned, "n_rows_used": estimate["n_rows_used"],
-                       "statistic": estimate["statistic"], "ci_low": estimate["ci_low"],
-                       "ci_high": estimate["ci_high"], "outcome": decision.outcome, "reason": decision.reason,
-                       "at": timezone.now().isoformat(timespec="seconds")}]
-    link.report = estimate
-    link.save(update_fields=["rows_decided", "decisions", "report"])
-    assert decision.outcome in ("yes", "no"), decision.reason
-    market_resolve(market=market.pk, outcome=decision.outcome, note=f"campaign: {decision.reason}")
+    """Decide the finished stage with the real ``campaign_market_decide``; the stage must settle it."""
+    from resolution.campaigns import campaign_market_decide
+
+    result = campaign_market_decide(market_id=market.pk)
+    assert result["action"] == "resolved", result
     market.refresh_from_db()
     return market
