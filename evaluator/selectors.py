@@ -170,17 +170,25 @@ def survey_matrix(*, campaign_id: int | None = None, rows: int | None = None) ->
     ``<letter>_ci_low`` / ``<letter>_ci_high``, covariates ``cov_*``, ``source``); empty when none.
 
     Every campaign's finished cells count (shipped datasets and campaigns run here); a setting that
-    two campaigns measured keeps the newest campaign's cells. With ``campaign_id`` only that campaign's
-    rows count (its first ``rows`` rows when given): the rows a factor market's campaign measured.
+    two campaigns measured keeps the newest campaign's cells. Campaigns at the ``survey`` preset are the
+    only ones that count once there is one (a ``tiny`` demo campaign's numbers are not comparable). With
+    ``campaign_id`` only that campaign's rows count (its first ``rows`` rows when given): the rows a
+    factor market's campaign measured.
     """
     from experiments.survey.models import SurveyCell
     from experiments.survey.row import COVARIATES
+
+    from experiments.survey.models import SurveyCampaign
+    from experiments.survey.preset import SURVEY
 
     cells = SurveyCell.objects.filter(status=SurveyCell.Status.DONE, statistic__isnull=False)
     if campaign_id is not None:
         cells = cells.filter(row__campaign_id=campaign_id)
         if rows is not None:
             cells = cells.filter(row__index__lt=rows)
+    elif SurveyCampaign.objects.filter(preset=SURVEY).exists():
+        # One preset only: statistics of a tiny demo campaign are not comparable with the survey's.
+        cells = cells.filter(row__campaign__preset=SURVEY)
     cells = (cells.select_related("row", "row__campaign")
              .order_by("-row__campaign__created_at", "row__index", "concept"))
     records: dict[str, dict] = {}

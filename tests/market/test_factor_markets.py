@@ -301,3 +301,55 @@ def test_the_seeded_factor_markets_open_and_the_demo_is_tiny():
     demo = next(m for m in factor if "demo" in m.title)
     assert demo.spec["preset"] == "tiny" and demo.spec["rows"] <= 6
     assert all(MarketCampaign.objects.filter(market=m, revealed_at__isnull=True).exists() for m in factor)
+
+
+# --- evidence -------------------------------------------------------------------------------------------
+
+def _hand_made_survey(rows: int = 30) -> SurveyCampaign:
+    """A `survey`-preset campaign of ``rows`` digits/lms settings with one strong latent trait."""
+    from experiments.survey.services import survey_campaign_create
+
+    design = plan(rows=rows, seed=11, tasks=["digits", "lms"], preset="survey")
+    campaign = survey_campaign_create(design=design, source=SurveyCampaign.Source.SHIPPED)
+    _fill(campaign, rows, seed=5, factor=2.0)
+    return campaign
+
+
+def test_the_evidence_panel_simulates_fresh_surveys_from_hand_made_rows(user):
+    from django.core.cache import cache
+
+    cache.clear()
+    _hand_made_survey(30)
+    spec = {**SPEC, "preset": "survey", "rows": 12, "row_budget": 12, "axes": {}}
+    market = _open(spec=spec, threshold=0.4)
+    body = APIClient().get(f"/api/v1/markets/{market.pk}/evidence/").json()
+    assert body["statistic"] == "pc1_share" and body["n_candidates"] == 30
+    assert body["summary"]["n"] == 24 and body["summary"]["minimum"] > 0.3  # one strong trait: high PC1
+    assert "simulated 12-row surveys" in body["headline"]
+    assert body["summary"]["ci_yes"] + body["summary"]["ci_no"] + body["summary"]["ci_straddles"] == 24
+    page = Client().get(f"/markets/{market.pk}/").content.decode()
+    assert "simulated 12-row surveys" in page and 'id="evidence-chart"' in page
+    # a threshold under every simulated survey is flagged as foregone, as for any market
+    foregone = _open(spec=spec, threshold=0.13)
+    warning = APIClient().get(f"/api/v1/markets/{foregone.pk}/evidence/").json()["warning"]
+    assert warning and warning["code"] == "outside_range"
+    # a campaign on tasks the survey has not measured says so instead of inventing evidence
+    cache.clear()
+    sparse = _open(spec={**spec, "tasks": ["sparse_parity"], "axes": {}}, threshold=0.4)
+    empty = APIClient().get(f"/api/v1/markets/{sparse.pk}/evidence/").json()
+    assert empty["summary"] is None and "Only 0 survey rows" in empty["message"]
+
+
+def test_staff_see_a_foregone_warning_on_a_factor_proposal(user):
+    from django.core.cache import cache
+
+    cache.clear()
+    _hand_made_survey(30)
+    staff = UserFactory(is_staff=True)
+    body = proposal_body(concept="g", title="Does PC1 carry a tenth of the variance?",
+                         spec={**SPEC, "preset": "survey", "rows": 12, "row_budget": 12, "axes": {}},
+                         statistic="pc1_share", threshold=0.1)
+    created = token_client(user).post("/api/v1/proposals/", body, format="json")
+    assert created.status_code == 201, created.content
+    seen = token_client(staff).get(f"/api/v1/proposals/{created.json()['id']}/").json()
+    assert seen["evidence_warning"] and "foregone" in seen["evidence_warning"]["message"]
