@@ -175,11 +175,9 @@ def survey_matrix(*, campaign_id: int | None = None, rows: int | None = None) ->
     ``campaign_id`` only that campaign's rows count (its first ``rows`` rows when given): the rows a
     factor market's campaign measured.
     """
-    from experiments.survey.models import SurveyCell
-    from experiments.survey.row import COVARIATES
-
-    from experiments.survey.models import SurveyCampaign
+    from experiments.survey.models import SurveyCampaign, SurveyCell
     from experiments.survey.preset import SURVEY
+    from experiments.survey.row import COVARIATES
 
     cells = SurveyCell.objects.filter(status=SurveyCell.Status.DONE, statistic__isnull=False)
     if campaign_id is not None:
