@@ -131,7 +131,7 @@ def factor_evidence(obj: Any, *, k: int = N_SUBSETS) -> dict[str, Any]:
         value, low, high = factor_statistic(result, spec)
         if value is None:
             continue
-        rows.append({"source": "survey", "campaign": "subsets of the survey", "row": i + 1, "run_id": None,
+        rows.append({"source": "subset", "campaign": "the measured survey rows", "row": i + 1, "run_id": None,
                      "setup": f"subset {i + 1}: {n} random rows", "label": f"{n} random rows", "arch": "mlp",
                      "params": {}, "distance": 0.0, "value": float(value), "ci_low": low, "ci_high": high,
                      "url": ""})
@@ -160,5 +160,11 @@ def factor_evidence(obj: Any, *, k: int = N_SUBSETS) -> dict[str, Any]:
         out["message"] = ("The campaign's axes reach beyond the survey's range on "
                           + ", ".join(o["name"] for o in outside) + ": the subsets are the survey's nearest "
                           "data, not a sample of this design, so weigh them lightly.")
+        if not boxed:
+            # No measured row lies in this design's space: the subsets are extrapolation, and a threshold
+            # outside their range says nothing about the design's own outcome, so no foregone warning.
+            out["warning"] = None
+            out["message"] += (f" Only {int(inside.sum())} measured rows lie inside its axes, so no "
+                               "foregone-conclusion warning is given.")
     cache.set(key, out, 3600)
     return out

@@ -180,37 +180,37 @@ SEED_MARKETS: list[SeedMarket] = [
         "dis_ood", ">=", 0.05, timedelta(minutes=3),
     ),
     # Issue 14: markets on the general factor (concept g), each resolved by a survey campaign drawn at the
-    # close from a hidden, committed seed (docs/factor-markets.md). Thresholds were set against 60 random
-    # 96-row subsets of the shipped survey (survey-v2, 192 rows; the evidence panel repeats this):
-    # PC1 − null p95 ranged 0.12–0.20 (median 0.156), so "PC1 beats the null" (> 0) would be a foregone YES,
-    # and the question asks for a 15-point margin instead. A·E ranged −0.62 to −0.45 pooled over tasks (a
-    # foregone NO), but within one task it differs: 16 random 32-row subsets gave 0.06 to 0.51 on digits,
-    # −0.55 to −0.37 on sparse parity and −0.29 to 0.53 (median 0.14) on lms. On 48-row lms subsets the
-    # product ranged −0.01 to 0.33 (median 0.21; 96% positive), so "same sign" alone would look foregone
-    # and the lms question asks for a product of at least 0.2, the middle of that range.
+    # close from a hidden, committed seed (docs/factor-markets.md). Reviewed against random subsets of the
+    # shipped survey (survey-v2, 192 rows; the evidence panel repeats this):
+    # - PC1 − null p95 on 96-row subsets ranged 0.12–0.20 (median 0.153), so "PC1 beats the null" (> 0)
+    #   would be a foregone YES; the question asks for a 15-point margin, and its budget of 288 rows narrows
+    #   the CI to about ±0.03 so that it can settle (at 96 rows 23 of 24 subsets straddle 0.15).
+    # - A·E is −0.56 pooled (a foregone NO), and within one task it cannot settle at any affordable budget
+    #   (lms, 64 rows: 0.18, CI −0.22 to 0.46). So the sign question is asked where the survey has no rows:
+    #   three times longer training. If the contrast persists it resolves NO clearly (−0.5 ± 0.1 at 96 rows).
     SeedMarket(
         "g · on a fresh 96-row survey, does PC1 beat the null by at least 15 points?",
         "Draw a fresh survey of 96 MLP settings (digits, linear + slabs, sparse parity; the survey's default "
         "axes) from a design seed that nobody sees before the close, and measure all eight concepts on each. "
         "Does the first principal component's share of variance exceed the 95th percentile of the parallel-"
-        "analysis null by at least 15 percentage points? If the 95% CI straddles 0.15, up to 96 more rows of "
-        "the same design are measured.",
-        {"kind": "survey_campaign", "preset": "survey", "rows": 96, "row_budget": 192,
+        "analysis null by at least 15 percentage points? If the 95% CI straddles 0.15, rows of the same design "
+        "are added (192, then 288); if it still straddles, the market is annulled.",
+        {"kind": "survey_campaign", "preset": "survey", "rows": 96, "row_budget": 288,
          "statistic": "pc1_share_minus_null_p95"},
         "pc1_share_minus_null_p95", ">=", 0.15, 8 * WEEK,
     ),
     SeedMarket(
-        "g · within linear + slabs MLPs, do A and E load together strongly?",
-        "Pooled over the survey's three tasks, seed variance (A) loads against mid-training predictiveness (E). "
-        "Within one task the picture splits: on the shipped survey, digits MLPs give the two loadings the same "
-        "sign and sparse-parity MLPs opposite signs. Draw 48 fresh settings of MLPs on the linear + slabs task "
-        "(the survey's axes) from a seed nobody sees before the close, measure all eight concepts, and multiply "
-        "the PC1 loadings of A and E. YES if the product is at least 0.2: the two load with the same sign and "
-        "strongly (for example both beyond ±0.45). If the 95% CI straddles 0.2, up to 96 more rows of the same "
-        "design are measured.",
-        {"kind": "survey_campaign", "preset": "survey", "tasks": ["lms"], "rows": 48, "row_budget": 144,
-         "statistic": "sign_agreement", "concepts": ["A", "E"]},
-        "sign_agreement_A_E", ">=", 0.2, 10 * WEEK,
+        "g · when MLPs train three times longer, do A and E load with the same sign?",
+        "On the shipped survey, seed variance (A) loads against mid-training predictiveness (E): settings whose "
+        "seeds disagree more are the ones whose 25% checkpoint predicts less (the product of their PC1 loadings "
+        "is −0.56). Is that a short-training effect? Draw 96 settings with three times the survey's steps "
+        "(digits and linear + slabs 450–1,500, sparse parity 2,400–7,200) from a seed nobody sees before the "
+        "close, measure all eight concepts, and multiply the PC1 loadings of A and E: YES if the product is "
+        "positive (the same sign). The survey has no rows this long, so its evidence is extrapolation.",
+        {"kind": "survey_campaign", "preset": "survey", "rows": 96, "row_budget": 192,
+         "statistic": "sign_agreement", "concepts": ["A", "E"],
+         "axes": {"digits.steps": "450:1500", "lms.steps": "450:1500", "sparse_parity.steps": "2400:7200"}},
+        "sign_agreement_A_E", ">", 0.0, 10 * WEEK,
     ),
     # The factor's demo: a tiny campaign that closes five minutes after seeding and resolves in minutes on
     # the `make run` worker. Its answer is certain by construction — the largest eigenvalue of a correlation

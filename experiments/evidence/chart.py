@@ -85,11 +85,10 @@ def evidence_svg(evidence: Mapping[str, Any]) -> SafeString | str:
         cx = x(v)
         cy = base - _R - 2 - level * step
         colour = YES if r.get("side") == "yes" else NO
-        where = (
-            f"survey {r.get('campaign')} row {r.get('row')}"
-            if r.get("source") == "survey"
-            else f"run {r.get('run_id')}"
-        )
+        where = {
+            "survey": f"survey {r.get('campaign')} row {r.get('row')}",
+            "subset": f"simulated survey {r.get('row')}",
+        }.get(str(r.get("source")), f"run {r.get('run_id')}")
         tip = escape(f"{where}: {statistic} = {v:.4g} ({r.get('setup')})")
         if r.get("source") == "run":
             s = _R + 1
