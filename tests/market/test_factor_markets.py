@@ -333,6 +333,11 @@ def test_the_evidence_panel_simulates_fresh_surveys_from_hand_made_rows(user):
     foregone = _open(spec=spec, threshold=0.13)
     warning = APIClient().get(f"/api/v1/markets/{foregone.pk}/evidence/").json()["warning"]
     assert warning and warning["code"] == "outside_range"
+    # a design beyond the survey's range: the subsets are extrapolation, shown without a foregone warning
+    beyond = _open(spec={**spec, "axes": {"steps": "600:900"}}, threshold=0.13)
+    far = APIClient().get(f"/api/v1/markets/{beyond.pk}/evidence/").json()
+    assert far["summary"]["n"] == 24 and far["warning"] is None
+    assert far["outside_survey"] and "Only 0 measured rows" in far["message"]
     # a campaign on tasks the survey has not measured says so instead of inventing evidence
     cache.clear()
     sparse = _open(spec={**spec, "tasks": ["sparse_parity"], "axes": {}}, threshold=0.4)
