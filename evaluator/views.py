@@ -82,8 +82,13 @@ def factor(request: HttpRequest) -> HttpResponse:
     from experiments.survey.services import survey_campaign_progress
 
     campaigns = [survey_campaign_progress(campaign=c) for c in SurveyCampaign.objects.all()[:10]]
+    from experiments.concepts import FACTOR
+    from market.models import Market
+
+    factor_markets = list(Market.objects.filter(concept=FACTOR).order_by("status", "close_time")[:12])
     return render(request, "evaluator/factor.html", {
         "f": f,
+        "factor_markets": factor_markets,
         "campaigns": campaigns,
         "verdict_label": VERDICT_LABELS.get(f["verdict_code"], f["verdict_code"]),
         "more_needed": max(f["rows_needed"] - f["n_setups"], 0),

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.api.throttling import LoginRateThrottle
 from experiments.charts import price_chart_svg
-from experiments.concepts import MARKET_CONCEPTS
+from experiments.concepts import FACTOR, MARKET_CONCEPTS
 from market import selectors
 from market.evidence_views import evidence_panel
 from market.exceptions import InsufficientBalance, MarketError
@@ -37,7 +37,8 @@ def home(request: HttpRequest) -> HttpResponse:
     # Filters, search and sort are one GET form: the URL holds them all, so a view can be shared.
     groups = [
         {"concept": MARKET_CONCEPTS[letter], "markets": [m for m in markets if m.concept == letter]}
-        for letter in Concept.values
+        # the general factor (g) first: it is the question the eight concepts add up to
+        for letter in sorted(Concept.values, key=lambda c: (c != FACTOR, c))
         if concept in (None, letter)
     ]
     return render(request, "market/home.html", {
