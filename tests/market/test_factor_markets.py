@@ -358,3 +358,47 @@ def test_staff_see_a_foregone_warning_on_a_factor_proposal(user):
     assert created.status_code == 201, created.content
     seen = token_client(staff).get(f"/api/v1/proposals/{created.json()['id']}/").json()
     assert seen["evidence_warning"] and "foregone" in seen["evidence_warning"]["message"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_decisions_on_postgresql_settle_a_factor_market_once(require_postgres):
+    """Four decision tasks at once (two units finishing together, a redelivery): one stage decision, one
+    resolution, payouts once, and the ledger reconciles."""
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    from market.reconcile import ledger_reconcile
+
+    market = _open(threshold=0.125, traders=3)
+    market_close(market=market.pk)
+    link = MarketCampaign.objects.select_related("campaign").get(market=market)
+    _fill(link.campaign, 12)
+    start, results, errors = threading.Barrier(4), [], []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(campaign_market_decide(market_id=market.pk)["action"])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    close_old_connections()
+    assert not errors, errors
+    assert sorted(results).count("resolved") == 1, results
+    assert set(results) <= {"resolved", "already_decided", "already_settled"}
+    link.refresh_from_db()
+    assert len(link.decisions) == 1
+    market.refresh_from_db()
+    winners = market.positions.filter(shares_yes__gt=0).count()
+    assert _payouts(market)[0] == winners >= 1
+    report = ledger_reconcile()
+    assert report.ok, report.summary()
