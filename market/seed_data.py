@@ -195,7 +195,7 @@ SEED_MARKETS: list[SeedMarket] = [
         "Does the first principal component's share of variance exceed the 95th percentile of the parallel-"
         "analysis null by at least 15 percentage points? If the 95% CI straddles 0.15, rows of the same design "
         "are added (192, then 288); if it still straddles, the market is annulled.",
-        {"kind": "survey_campaign", "preset": "survey", "rows": 96, "row_budget": 288,
+        {"kind": "survey_campaign", "concept": "g", "preset": "survey", "rows": 96, "row_budget": 288,
          "statistic": "pc1_share_minus_null_p95"},
         "pc1_share_minus_null_p95", ">=", 0.15, 8 * WEEK,
     ),
@@ -207,7 +207,7 @@ SEED_MARKETS: list[SeedMarket] = [
         "(digits and linear + slabs 450–1,500, sparse parity 2,400–7,200) from a seed nobody sees before the "
         "close, measure all eight concepts, and multiply the PC1 loadings of A and E: YES if the product is "
         "positive (the same sign). The survey has no rows this long, so its evidence is extrapolation.",
-        {"kind": "survey_campaign", "preset": "survey", "rows": 96, "row_budget": 192,
+        {"kind": "survey_campaign", "concept": "g", "preset": "survey", "rows": 96, "row_budget": 192,
          "statistic": "sign_agreement", "concepts": ["A", "E"],
          "axes": {"digits.steps": "450:1500", "lms.steps": "450:1500", "sparse_parity.steps": "2400:7200"}},
         "sign_agreement_A_E", ">", 0.0, 10 * WEEK,
@@ -223,8 +223,8 @@ SEED_MARKETS: list[SeedMarket] = [
         "estimated from them. The market asks whether PC1 carries at least 1/8 of the variance, which is "
         "always true (a correlation matrix's largest eigenvalue is at least 1), so it resolves YES: watch its "
         "report fill in, then forecast the real factor markets.",
-        {"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits", "lms"], "rows": 4, "row_budget": 4,
-         "statistic": "pc1_share", "axes": {"steps": "100:200"}, "n_bootstrap": 500, "n_null": 300},
+        {"kind": "survey_campaign", "concept": "g", "preset": "tiny", "tasks": ["digits", "lms"], "rows": 4,
+         "row_budget": 4, "statistic": "pc1_share", "axes": {"steps": "100:200"}, "n_bootstrap": 500, "n_null": 300},
         "pc1_share", ">=", 0.125, timedelta(minutes=5),
     ),
 ]
