@@ -302,6 +302,18 @@ NUMERIC_SEED_MARKETS: list[NumericSeedMarket] = [
         "rates of the dynamic (learning-order) and the static (min-degree) predictors (hit_rate_gap)?",
         _spec("H", "gotu", "mlp", 32, n=10), "hit_rate_gap", -0.5, 0.5, open_lower=True, open_upper=True,
     ),
+    # The general factor as a distribution: 60 random 96-row subsets of the shipped survey gave PC1 shares of
+    # 0.32–0.40 (median 0.355; the null's mean is about 0.22), so the range leaves room on both sides.
+    NumericSeedMarket(
+        "g · what share of the variance will PC1 carry on a fresh 96-row survey? (numeric)",
+        "Draw a fresh survey of 96 MLP settings (digits, linear + slabs, sparse parity; the survey's default axes) "
+        "from a design seed nobody sees before the close, measure all eight concepts on each, and estimate the "
+        "general factor. Forecast the share of variance on the first principal component (pc1_share; with no "
+        "factor at all it would be about 0.2 on 96 rows).",
+        {"kind": "survey_campaign", "concept": "g", "preset": "survey", "rows": 96, "row_budget": 96,
+         "statistic": "pc1_share"},
+        "pc1_share", 0.15, 0.65, n_bins=50, open_upper=True, close_in=8 * WEEK,
+    ),
     # The numeric twin of the demo market above: closes four minutes after seeding.
     NumericSeedMarket(
         "A · demo: how often do tiny digits MLPs disagree? (numeric; closes 4 minutes after start)",

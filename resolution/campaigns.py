@@ -39,8 +39,8 @@ from experiments.survey.services import (
     survey_stage_units,
     survey_units_enqueue,
 )
-from market.models import Market, MarketCampaign, MarketStatus
-from market.services import market_annul, market_resolve
+from market.models import Market, MarketCampaign, MarketKind, MarketStatus
+from market.services import market_annul, market_resolve, market_resolve_numeric
 from market.services.campaigns import market_campaign_extend
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ def campaign_market_decide(*, market_id: int) -> dict[str, Any]:
     if not survey_stage_finished(campaign=link.campaign, rows=stage):
         return {"action": "waiting", "rows": stage}
     estimate = campaign_estimate(link=link, rows=stage)  # slow (bootstrap), so outside any lock
+    if market.kind == MarketKind.NUMERIC:
+        return _decide_numeric(market_id=market_id, stage=stage, estimate=estimate)
     spec = market.spec
     criterion = Criterion(statistic=market.statistic, comparator=market.comparator,
                           threshold=float(market.threshold), confidence=float(market.confidence))
@@ -134,6 +136,44 @@ def campaign_market_decide(*, market_id: int) -> dict[str, Any]:
             report = {"action": "annulled", "refunded": str(result_a.refunded)}
     logger.info("factor market %s: %s", market_id, report)
     return {**report, "statistic": estimate["statistic"], "ci": [estimate["ci_low"], estimate["ci_high"]]}
+
+
+def _decide_numeric(*, market_id: int, stage: int, estimate: dict[str, Any]) -> dict[str, Any]:
+    """A numeric factor market resolves at the statistic's point estimate (the bin holding it pays); an
+    undefined statistic annuls it with refunds. Same exactly-once guard as the binary decision."""
+    value = estimate["statistic"]
+    with transaction.atomic():
+        locked = Market.objects.select_for_update(of=("self",)).get(pk=market_id)
+        link = MarketCampaign.objects.select_for_update(of=("self",)).select_related("campaign").get(
+            market_id=market_id)
+        if locked.status in _SETTLED:
+            return {"action": "already_settled", "market_status": locked.status}
+        if link.rows_planned != stage or link.rows_decided >= stage:
+            return {"action": "already_decided", "rows": stage}
+        ci = (f" (95% CI {estimate['ci_low']:.4g} to {estimate['ci_high']:.4g})"
+              if estimate["ci_low"] is not None and estimate["ci_high"] is not None else "")
+        outcome = "resolved" if value is not None else "annul"
+        if value is not None:
+            reason = f"{locked.statistic} = {value:.6g}{ci} on {estimate['n_rows_used']} rows."
+        else:
+            reason = f"{locked.statistic} is undefined on these rows (too few, or its concepts constant)."
+        link.rows_decided = stage
+        link.decisions = [*link.decisions, {
+            "rows": stage, "n_rows_used": estimate["n_rows_used"], "statistic": value,
+            "ci_low": estimate["ci_low"], "ci_high": estimate["ci_high"], "outcome": outcome,
+            "reason": reason, "at": timezone.now().isoformat(timespec="seconds")}]
+        link.report = estimate
+        link.save(update_fields=["rows_decided", "decisions", "report"])
+        note = f"Survey campaign {link.campaign.name} ({stage} rows): {reason}"
+        if value is None:
+            annulled = market_annul(market=locked.pk, reason=note)
+            report = {"action": "annulled", "refunded": str(annulled.refunded)}
+        else:
+            result = market_resolve_numeric(market=locked.pk, value=float(value), note=note)
+            report = {"action": "resolved", "outcome": result.outcome, "value": float(value),
+                      "paid": str(result.paid), "winners": result.winners}
+    logger.info("numeric factor market %s: %s", market_id, report)
+    return {**report, "statistic": value, "ci": [estimate["ci_low"], estimate["ci_high"]]}
 
 
 def campaign_unit_finished(*, campaign_id: int) -> str:

@@ -139,7 +139,8 @@ def campaign_report(request: HttpRequest, market: Market) -> HttpResponse:
         "status": status,
         "criterion_words": criterion_in_words(
             spec=market.spec, statistic=market.statistic, comparator=market.comparator,
-            threshold=float(market.threshold), confidence=float(market.confidence)),
+            threshold=None if market.threshold is None else float(market.threshold),
+            confidence=float(market.confidence)),
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
         "progress": status.get("progress"),
         "estimate": estimate,

@@ -273,10 +273,21 @@ def campaign_design(spec: Mapping[str, Any], *, seed: int, name: str) -> dict[st
     return design
 
 
-def campaign_in_words(spec: Mapping[str, Any], *, comparator: str, threshold: float, confidence: float) -> str:
-    """One paragraph stating how the campaign resolves the market."""
-    words = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than"}[comparator]
+def campaign_in_words(spec: Mapping[str, Any], *, comparator: str, threshold: float | None,
+                      confidence: float) -> str:
+    """One paragraph stating how the campaign resolves the market (a numeric one: no comparator)."""
     name = factor_statistic_name(spec)
+    if not comparator or threshold is None:
+        return (
+            f"At close, reveal the design seed (committed to by "
+            f"{spec.get('design_seed_commitment', '…')[:16]}…), draw {spec['rows']} settings of "
+            f"{', '.join(spec['tasks'])} MLPs ({', '.join(spec.get('axis_overrides') or []) or 'the survey defaults'}"
+            f"; preset {spec['preset']}), measure all eight concepts on each, and estimate {name} "
+            f"({spec['transform']} transform). The market resolves in the bin that holds the estimate; its "
+            "bootstrap CI is reported beside it. If the statistic is undefined on those rows, the market is "
+            "annulled."
+        )
+    words = {">=": "at least", ">": "greater than", "<=": "at most", "<": "less than"}[comparator]
     budget = (f"; if the interval straddles the threshold, more rows of the same design are measured, up to "
               f"{spec['row_budget']}, and the market is annulled if it still straddles"
               if spec["row_budget"] > spec["rows"] else "; if it straddles, the market is annulled")

@@ -129,13 +129,18 @@ def market_open_numeric(
 ) -> Market:
     """Create an OPEN numeric market: its range cut into ``n_bins`` bins (plus an overflow bin per open
     end), an LMSR over those outcomes at uniform prices, its maker account and the b·ln n subsidy."""
+    sealed: tuple[int, str] | None = None
     if isinstance(spec, dict) and spec.get("kind") == "survey_campaign":
-        raise CriterionError("spec.kind", "a survey campaign resolves binary markets only (YES/NO on a factor "
-                                          "statistic); numeric factor markets are not offered yet.")
+        # A numeric factor market resolves at the estimate of its `rows` rows: no CI to straddle, no extension.
+        if spec.get("row_budget", spec.get("rows")) != spec.get("rows"):
+            raise CriterionError("spec.row_budget", "a numeric market resolves at the factor estimate of its "
+                                                    "rows, so row_budget must equal rows (or be left out).")
+        spec, seed, salt = campaign_spec_sealed(spec)
+        sealed = (seed, salt)
     criterion = criterion_validate(spec=spec, statistic=statistic, comparator=">=", threshold=0.0)
     if criterion["spec"]["concept"] != concept:
         raise CriterionError("concept", f"the spec is for concept {criterion['spec']['concept']}, not {concept}.")
-    if statistic != statistic_name(concept):  # a numeric market's runs carry no criterion to name an alternate
+    if sealed is None and statistic != statistic_name(concept):  # runs carry no criterion to name an alternate
         raise CriterionError("statistic", f"a numeric market settles on concept {concept}'s headline statistic "
                                           f"{statistic_name(concept)!r}; alternates resolve binary markets only.")
     try:
@@ -162,6 +167,8 @@ def market_open_numeric(
         maker = Account.objects.create(kind=Account.Kind.MAKER, market=market)
         ledger_post(kind=LedgerEntry.Kind.SUBSIDY, debit=house_account(), credit=maker,
                     amount=subsidy_amount(b, n), market=market, memo=f"LMSR subsidy b·ln {n}")
+        if sealed is not None:
+            market_campaign_seal(market=market, seed=sealed[0], salt=sealed[1])
     return market
 
 

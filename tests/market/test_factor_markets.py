@@ -402,3 +402,36 @@ def test_concurrent_decisions_on_postgresql_settle_a_factor_market_once(require_
     assert _payouts(market)[0] == winners >= 1
     report = ledger_reconcile()
     assert report.ok, report.summary()
+
+
+# --- numeric factor markets -----------------------------------------------------------------------------
+
+def test_a_numeric_factor_market_resolves_in_the_bin_of_the_estimate():
+    from market.services import market_open_numeric
+
+    spec = {**SPEC, "row_budget": 12}
+    with pytest.raises(CriterionError) as info:  # no CI rule, so no extension: the budget is the rows
+        market_open_numeric(title="x", concept="g", question="q", spec=SPEC, statistic="pc1_share",
+                            range_lo=0.0, range_hi=1.0, close_time=timezone.now() + timedelta(hours=1))
+    assert info.value.field == "spec.row_budget"
+    market = market_open_numeric(title="What share will PC1 carry?", concept="g", question="q", spec=spec,
+                                 statistic="pc1_share", range_lo=0.0, range_hi=1.0, n_bins=20,
+                                 close_time=timezone.now() + timedelta(hours=1))
+    link = MarketCampaign.objects.get(market=market)
+    assert campaign_spec.seed_commitment(link.design_seed, link.salt) == market.spec["design_seed_commitment"]
+    for url in (f"/markets/{market.pk}/", f"/markets/{market.pk}/report/"):
+        page = Client().get(url)
+        assert page.status_code == 200 and link.salt not in page.content.decode()
+    forecast_place(user=UserFactory(), market=market,
+                   distribution={"components": [{"center": 0.5, "spread": 0.1, "weight": 1.0}]})
+    market_close(market=market.pk)
+    link.refresh_from_db()
+    _fill(link.campaign, 12, factor=2.0)
+    result = campaign_market_decide(market_id=market.pk)
+    assert result["action"] == "resolved", result
+    market.refresh_from_db()
+    assert market.status == "resolved" and market.outcome_value == pytest.approx(result["statistic"])
+    assert market.outcome_bin == int(result["statistic"] * 20)
+    assert campaign_market_decide(market_id=market.pk)["action"] == "already_settled"
+    report = Client().get(f"/markets/{market.pk}/report/").content.decode()
+    assert "holding the estimate" in report and str(link.design_seed) in report
