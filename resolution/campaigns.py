@@ -199,6 +199,25 @@ def _send_decide(market_id: int) -> None:
     transaction.on_commit(lambda: signature(DECIDE_TASK, args=(market_id,)).delay())
 
 
+def campaign_market_resend(*, market_id: int) -> dict[str, Any]:
+    """Staff: send the units of the market's current stage that are not done now (without waiting for the
+    stall sweep), or its decision when the stage has finished. Harmless if they are running: a unit whose
+    cells are done is skipped, and the decision is taken once."""
+    link = MarketCampaign.objects.select_related("market", "campaign").get(market_id=market_id)
+    if link.market.status in _SETTLED:
+        raise ValueError(f"the market is already {link.market.status}")
+    if link.campaign is None:
+        raise ValueError("the campaign has not started (the market is still open, or its design could not be "
+                         "drawn: see the error on this page)")
+    if survey_stage_finished(campaign=link.campaign, rows=link.rows_planned):
+        _send_decide(link.market_id)
+        return {"action": "decision sent", "units": 0}
+    units = survey_stage_units(campaign=link.campaign, rows=link.rows_planned)
+    with transaction.atomic():
+        survey_units_enqueue(campaign_id=link.campaign_id, units=units)
+    return {"action": "units sent", "units": len(units)}
+
+
 def campaigns_resume_stalled(*, now=None, stall_seconds: int | None = None) -> dict[str, list[int]]:
     """Beat: re-send the units of stages that stopped moving; send the decision of finished stages.
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -25,10 +26,11 @@ from experiments.models import ExperimentRun
 from experiments.report_text import column_help, plot_caption, reproduce_command
 from market import selectors as market_selectors
 from market.exceptions import MarketError
-from market.models import Market, MarketStatus
+from market.models import Market, MarketCampaign, MarketStatus
+from market.services import market_annul
 from market.specs import criterion_in_words
 from resolution import selectors, services
-from resolution.campaigns import campaign_market_status
+from resolution.campaigns import campaign_market_resend, campaign_market_status
 
 
 def _interval(label: str, run: ExperimentRun) -> Interval:
@@ -143,6 +145,7 @@ def campaign_report(request: HttpRequest, market: Market) -> HttpResponse:
             confidence=float(market.confidence)),
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
         "progress": status.get("progress"),
+        "stall_minutes": int(settings.PATHMARKET.get("RUN_STALL_SECONDS", 7200)) // 60,
         "estimate": estimate,
         "factor": factor,
         "robust": estimate.get("robust") or {},
@@ -260,3 +263,39 @@ def run_annul_view(request: HttpRequest, run_id: int) -> HttpResponse:
         return "The market is annulled and every position refunded."
 
     return _staff_market_action(request, run_id, what="annulment", act=act)
+
+
+@staff_member_required
+@require_POST
+def campaign_resend_view(request: HttpRequest, market_id: int) -> HttpResponse:
+    """Staff: send the current stage's unfinished units now (or its decision, if the stage has finished)."""
+    market = get_object_or_404(Market, pk=market_id)
+    try:
+        report = campaign_market_resend(market_id=market.pk)
+        if report["action"] == "decision sent":
+            messages.success(request, "The stage has finished: its decision is sent.")
+        else:
+            messages.success(request, f"{report['units']} unit(s) of the stage are sent to the workers.")
+    except (ValueError, MarketCampaign.DoesNotExist) as exc:
+        messages.error(request, str(exc) or "This market is not resolved by a survey campaign.")
+    return redirect(reverse("resolution:market-report", args=[market.pk]))
+
+
+@staff_member_required
+@require_POST
+def campaign_annul_view(request: HttpRequest, market_id: int) -> HttpResponse:
+    """Staff: annul a factor market (refunds) with a reason the traders read, e.g. a campaign that cannot
+    finish."""
+    market = get_object_or_404(Market, pk=market_id)
+    reason = (request.POST.get("reason") or "").strip()
+    if not reason:
+        messages.error(request, "Give a reason for the annulment.")
+    elif not market.is_campaign:
+        messages.error(request, "This market is not resolved by a survey campaign.")
+    else:
+        try:
+            market_annul(market=market.pk, reason=f"Annulled by {request.user.get_username()}: {reason}")
+            messages.success(request, "The market is annulled and every position refunded.")
+        except MarketError as exc:
+            messages.error(request, exc.message)
+    return redirect(reverse("resolution:market-report", args=[market.pk]))

@@ -435,3 +435,27 @@ def test_a_numeric_factor_market_resolves_in_the_bin_of_the_estimate():
     assert campaign_market_decide(market_id=market.pk)["action"] == "already_settled"
     report = Client().get(f"/markets/{market.pk}/report/").content.decode()
     assert "holding the estimate" in report and str(link.design_seed) in report
+
+
+def test_staff_can_resend_a_stage_and_annul_a_factor_market_and_nobody_else_can(
+        django_capture_on_commit_callbacks):
+    market = _open(threshold=0.125)
+    market_close(market=market.pk)
+    trader, staff = Client(), Client()
+    trader.force_login(UserFactory())
+    staff.force_login(UserFactory(is_staff=True))
+    resend, annul = f"/markets/{market.pk}/campaign/resend/", f"/markets/{market.pk}/campaign/annul/"
+    for client in (Client(), trader):  # anonymous and non-staff go to the admin login; nothing moves
+        assert client.post(resend).status_code == 302
+        assert client.post(annul, {"reason": "x"}).status_code == 302
+    assert Market.objects.get(pk=market.pk).status == "closed"
+    page = staff.get(f"/markets/{market.pk}/report/").content.decode()
+    assert 'id="campaign-resend"' in page and 'id="campaign-annul"' in page
+    assert 'id="campaign-resend"' not in trader.get(f"/markets/{market.pk}/report/").content.decode()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = staff.post(resend, follow=True)
+    assert "unit(s) of the stage are sent" in response.content.decode() and len(callbacks) == 1
+    assert "Give a reason" in staff.post(annul, {"reason": " "}, follow=True).content.decode()
+    staff.post(annul, {"reason": "the workers are down for a week"})
+    market.refresh_from_db()
+    assert market.status == "annulled" and "the workers are down" in market.resolution_note
