@@ -142,3 +142,139 @@ class ProposalForm(forms.Form):
                 for message in messages:
                     self.add_error(None, f"{label}{message}")
         return param_errors
+
+
+# --- factor markets (concept g): a survey campaign (docs/factor-markets.md) -----------------------------
+
+FACTOR_FORM_FIELDS = ("title", "text", "tasks", "rows", "row_budget", "preset", "statistic", "concept_a",
+                      "concept_b", "axes", "comparator", "threshold", "close_time", "liquidity")
+# proposal_clean field → factor form field (``spec.axes.<name>`` and ``spec.concepts`` are mapped by hand).
+FACTOR_FIELD_MAP = {
+    "spec.rows": "rows", "spec.row_budget": "row_budget", "spec.tasks": "tasks", "spec.preset": "preset",
+    "spec.statistic": "statistic", "spec.axes": "axes", "spec.axis": "axes", "spec.axis_overrides": "axes",
+}
+
+
+def survey_axes_help() -> list[dict[str, str]]:
+    """The survey's default axes, one line each: ``digits.steps 150–500 (log)``, ``digits.optimizer adam|adamw``."""
+    from experiments.survey.design import SURVEY_AXES
+
+    out = []
+    for task, axes in SURVEY_AXES.items():
+        for axis in axes:
+            if axis.kind == "choice":
+                values = "|".join(str(c) for c in axis.choices)
+            else:
+                values = f"{axis.low:g}–{axis.high:g}" + (" (log)" if axis.log else "")
+            out.append({"name": f"{task}.{axis.name}", "values": values})
+    return out
+
+
+class FactorProposalForm(forms.Form):
+    """HTML inputs → the proposal data of a factor market (concept ``g``, a survey-campaign spec).
+
+    As in :class:`ProposalForm`, nothing is ruled on here beyond converting text to numbers:
+    ``proposal_clean`` checks everything (``campaign_spec_validate`` for the spec) and its errors come back
+    on the inputs (:meth:`add_service_errors`)."""
+
+    title = ProposalForm.base_fields["title"]
+    text = ProposalForm.base_fields["text"]
+    tasks = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "task-box"}))
+    rows = forms.IntegerField(required=False, widget=forms.NumberInput(attrs={"id": "rows", "step": 1}))
+    row_budget = forms.IntegerField(required=False, widget=forms.NumberInput(attrs={"id": "row_budget", "step": 1}),
+                                    help_text="Most rows if the confidence interval straddles the threshold; "
+                                              "empty: the same as rows.")
+    preset = _choice([("survey", "survey"), ("tiny", "tiny (demos and tests)")], id="preset")
+    statistic = _choice([], id="statistic")
+    concept_a = _choice([], id="concept_a")
+    concept_b = _choice([], id="concept_b")
+    axes = forms.CharField(
+        required=False, strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "id": "axes", "spellcheck": "false",
+                                     "placeholder": "digits.steps=150:300\nbatch_size=64|128"}),
+        help_text="One override per line: [task.]name=low:high or [task.]name=a|b|c; empty lines are ignored. "
+                  "Without a task the override applies to every task that has the axis.",
+    )
+    comparator = ProposalForm.base_fields["comparator"]
+    threshold = ProposalForm.base_fields["threshold"]
+    close_time = ProposalForm.base_fields["close_time"]
+    liquidity = ProposalForm.base_fields["liquidity"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from experiments.concepts import CONCEPTS
+        from experiments.survey.campaign_spec import FACTOR_STATISTICS, MIN_ROWS, max_rows
+        from experiments.survey.design import SURVEY_TASKS
+
+        super().__init__(*args, **kwargs)
+        low, high = liquidity_bounds()
+        default_b = settings.PATHMARKET["DEFAULT_LIQUIDITY"]
+        self.fields["liquidity"].help_text = f"LMSR b, {low:g}–{high:g} (default {default_b:g})."
+        self.fields["liquidity"].widget.attrs.update(min=low, max=high, placeholder=f"{default_b:g}")
+        self.fields["close_time"].initial = _default_close()
+        self.fields["tasks"].choices = [(t, t) for t in SURVEY_TASKS]
+        self.fields["tasks"].initial = list(SURVEY_TASKS)
+        self.row_bounds = (MIN_ROWS, max_rows())
+        for name in ("rows", "row_budget"):
+            self.fields[name].widget.attrs.update(min=self.row_bounds[0], max=self.row_bounds[1])
+        self.fields["rows"].initial = 96
+        self.fields["rows"].help_text = (f"Settings measured in the first stage, {self.row_bounds[0]}–"
+                                         f"{self.row_bounds[1]}.")
+        self.fields["preset"].initial = "survey"
+        self.fields["statistic"].widget.choices = [(k, k) for k in FACTOR_STATISTICS]
+        self.fields["statistic"].initial = "pc1_share_minus_null_p95"
+        concepts = [("", "—")] + [(letter, f"{letter}. {info.name}") for letter, info in CONCEPTS.items()]
+        self.fields["concept_a"].widget.choices = concepts
+        self.fields["concept_b"].widget.choices = concepts
+        self.fields["comparator"].initial = ">="
+
+    def concepts(self) -> list[str]:
+        """The statistic's concepts from the two selects: none, the first (``loading``) or both
+        (``sign_agreement``); an empty select is left out, so the service names what is missing."""
+        cd = self.cleaned_data
+        picked = {"loading": [cd.get("concept_a")],
+                  "sign_agreement": [cd.get("concept_a"), cd.get("concept_b")]}.get(cd.get("statistic"), [])
+        return [c for c in picked if c]
+
+    def axis_lines(self) -> list[str]:
+        return [line.strip() for line in str(self.cleaned_data.get("axes") or "").splitlines() if line.strip()]
+
+    def proposal_data(self) -> dict:
+        """The proposal as ``proposal_create`` takes it (after ``is_valid()``)."""
+        from experiments.concepts import FACTOR
+        from experiments.survey.campaign_spec import KIND, factor_statistic_name
+
+        cd = self.cleaned_data
+        spec: dict[str, Any] = {
+            "kind": KIND, "concept": FACTOR, "tasks": list(cd.get("tasks") or []), "preset": cd["preset"],
+            "statistic": cd["statistic"], "concepts": self.concepts(), "axes": self.axis_lines(),
+        }
+        for key in ("rows", "row_budget"):
+            if cd.get(key) is not None:
+                spec[key] = cd[key]
+        data = {
+            "concept": FACTOR, "title": cd["title"], "text": cd["text"], "spec": spec,
+            "statistic": factor_statistic_name(spec) if cd["statistic"] else "",
+            "comparator": cd["comparator"], "threshold": cd["threshold"], "close_time": cd["close_time"],
+        }
+        if cd.get("liquidity") is not None:
+            data["liquidity"] = cd["liquidity"]
+        return data
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """Attach the service's errors to the matching inputs (``spec.axes.steps`` → the axes box, naming
+        the axis; ``spec.concepts`` → the concept select it is about); the rest go to the form's top."""
+        for key, messages in errors.items():
+            for message in messages:
+                if key.startswith(("spec.axes.", "spec.axis.")):
+                    self.add_error("axes", f"{key.split('.', 2)[2]}: {message}")
+                elif key == "spec.concepts":
+                    second = self.data.get("statistic") == "sign_agreement" and self.data.get("concept_a")
+                    self.add_error("concept_b" if second else "concept_a", message)
+                elif key in ("statistic", "spec.statistic"):
+                    self.add_error("statistic", message)
+                elif key in FACTOR_FIELD_MAP or key in ("title", "text", "comparator", "threshold", "close_time",
+                                                        "liquidity"):
+                    self.add_error(FACTOR_FIELD_MAP.get(key, key), message)
+                else:
+                    label = "" if key in ("non_field_errors", "spec", "detail") else f"{key}: "
+                    self.add_error(None, f"{label}{message}")

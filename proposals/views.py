@@ -1,4 +1,5 @@
-"""Proposal pages: ``/proposals/new/`` (the form), ``/proposals/`` (your proposals; staff: the review queue),
+"""Proposal pages: ``/proposals/new/`` (the form), ``/proposals/new/factor/`` (a factor market's form: a survey
+campaign, docs/factor-markets.md), ``/proposals/`` (your proposals; staff: the review queue),
 ``/proposals/<id>/`` (one proposal, its dry run's live progress) and the POST-only staff and dry-run actions."""
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from market.sanitize import markdown_to_html
 from market.specs import CriterionError, criterion_in_words
 from proposals import selectors as proposal_selectors
 from proposals.api import DryRunsThrottle, ProposalsThrottle
-from proposals.forms import ProposalForm
+from proposals.forms import FactorProposalForm, ProposalForm, survey_axes_help
 from proposals.input import cost_estimate, registry_catalog, spec_clean
 from proposals.models import Proposal, ProposalStatus
 from proposals.services import (
@@ -103,6 +104,39 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
     return redirect(f"/proposals/{proposal.pk}/")
 
 
+def _factor_form_page(request: HttpRequest, form: FactorProposalForm, status: int = 200) -> HttpResponse:
+    from experiments.survey.campaign_spec import FACTOR_STATISTICS
+
+    return render(request, "proposals/new_factor.html", {
+        "form": form,
+        "statistics": FACTOR_STATISTICS,
+        "axes_help": survey_axes_help(),
+        "row_bounds": form.row_bounds,
+    }, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_new_factor(request: HttpRequest) -> HttpResponse:
+    """A factor market (concept g) resolved by a survey campaign: the same service as the API."""
+    if request.method == "GET":
+        return _factor_form_page(request, FactorProposalForm())
+    form = FactorProposalForm(request.POST)
+    if not form.is_valid():
+        return _factor_form_page(request, form, status=400)
+    refused = _throttled(request, ProposalsThrottle)
+    if refused:
+        form.add_error(None, refused)
+        return _factor_form_page(request, form, status=429)
+    try:
+        proposal = proposal_create(proposer=request.user, data=form.proposal_data())
+    except ProposalInvalid as exc:
+        form.add_service_errors(exc.errors)
+        return _factor_form_page(request, form, status=400)
+    messages.success(request, f"Proposal #{proposal.pk} submitted; staff will review it.")
+    return redirect(f"/proposals/{proposal.pk}/")
+
+
 @login_required
 def proposal_list(request: HttpRequest) -> HttpResponse:
     mine = list(proposal_selectors.proposal_list(user=request.user, mine=True)[:200])
@@ -121,9 +155,13 @@ def _visible(request: HttpRequest, pk: int) -> Proposal:
 
 @login_required
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from experiments.survey.campaign_spec import is_campaign_spec
+
     proposal = _visible(request, pk)
+    campaign = is_campaign_spec(proposal.spec)
     return render(request, "proposals/detail.html", {
         "proposal": proposal,
+        "is_campaign": campaign,
         "text_html": markdown_to_html(proposal.text),
         "criterion_words": criterion_in_words(
             spec=proposal.spec, statistic=proposal.statistic, comparator=proposal.comparator,
@@ -132,7 +170,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "spec_json": json.dumps(proposal.spec, indent=2, sort_keys=True),
         "can_review": request.user.is_staff and proposal.status == ProposalStatus.PENDING,
         "evidence": criterion_evidence(proposal) if request.user.is_staff else None,  # issue 14: foregone?
-        "can_dry_run": proposal.status == ProposalStatus.PENDING
+        "can_dry_run": proposal.status == ProposalStatus.PENDING and not campaign  # no dry run: a secret design
         and not (proposal.dry_run and proposal.dry_run.status in ("queued", "running")),
     })
 
