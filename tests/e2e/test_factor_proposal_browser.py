@@ -30,8 +30,7 @@ def test_propose_a_factor_market_from_the_form(browser, live_server, width, heig
     page.on("console", lambda m: problems.append(m.text)
             if m.type == "error" and "status of 400" not in m.text else None)
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/proposals/new/factor/" not in r.url
-            else None)
+            if r.status >= 400 and not r.url.endswith(("/favicon.ico", "/proposals/new/factor/")) else None)
     try:
         page.goto(f"{live_server.url}/accounts/login/?next=/proposals/new/")
         page.fill("#id_username", user.username)

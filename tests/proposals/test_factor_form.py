@@ -55,7 +55,7 @@ def test_the_factor_form_shows_tasks_bounds_statistics_concepts_and_default_axes
         assert f'value="{task}"' in html
     assert html.count('name="tasks"') == 3 and html.count("checked") >= 3
     assert f"3 … {campaign_spec.max_rows()}" in html
-    for name, doc in campaign_spec.FACTOR_STATISTICS.items():
+    for name in campaign_spec.FACTOR_STATISTICS:
         assert f'<option value="{name}"' in html and f"<dt>{name}</dt>" in html
     assert "G. " in html and 'id="concept_b"' in html
     assert "<code>digits.steps</code> 150–500 (log)" in html
@@ -82,7 +82,8 @@ def test_a_valid_factor_form_creates_a_pending_campaign_proposal(client, user):
 
 def test_sign_agreement_takes_both_concepts_and_pc1_share_none(client, user):
     client.force_login(user)
-    assert client.post(URL, form_data(statistic="sign_agreement", concept_a="A", concept_b="E")).status_code == 302
+    sign_form = form_data(statistic="sign_agreement", concept_a="A", concept_b="E")
+    assert client.post(URL, sign_form).status_code == 302
     assert client.post(URL, form_data(statistic="pc1_share", concept_a="C", concept_b="D",
                                       title="Is there a general factor at all?")).status_code == 302
     sign, share = Proposal.objects.order_by("pk")
@@ -97,7 +98,8 @@ def test_sign_agreement_takes_both_concepts_and_pc1_share_none(client, user):
     ({"axes": "steps=0:10"}, "axes", "steps: "),
     ({"axes": "just words"}, "axes", "[task.]name=low:high"),
     ({"statistic": "loading", "concept_a": ""}, "concept_a", "loading takes 1 concept"),
-    ({"statistic": "sign_agreement", "concept_a": "A", "concept_b": "A"}, "concept_b", "two different concepts"),
+    ({"statistic": "sign_agreement", "concept_a": "A", "concept_b": "A"}, "concept_b",
+     "two different concepts"),
     ({"statistic": "eigenvalue"}, "statistic", "is not a factor statistic"),
     ({"tasks": []}, "tasks", "non-empty list of survey tasks"),
     ({"title": "short"}, "title", "at least 8 characters"),
@@ -143,7 +145,8 @@ def test_staff_approve_a_campaign_proposal_into_a_factor_market_with_a_seed_comm
     assert response.status_code == 302 and response["Location"] == f"/proposals/{proposal.pk}/"
     proposal.refresh_from_db()
     market = Market.objects.get(pk=proposal.market_id)
-    assert proposal.status == ProposalStatus.APPROVED and market.concept == "g" and market.statistic == "loading_G"
+    assert proposal.status == ProposalStatus.APPROVED
+    assert market.concept == "g" and market.statistic == "loading_G" and market.status == "open"
     commitment = market.spec["design_seed_commitment"]
     link = MarketCampaign.objects.get(market=market)
     assert campaign_spec.seed_commitment(link.design_seed, link.salt) == commitment
