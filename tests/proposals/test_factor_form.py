@@ -153,6 +153,8 @@ def test_staff_approve_a_campaign_proposal_into_a_factor_market_with_a_seed_comm
     assert {k: v for k, v in market.spec.items() if k != "design_seed_commitment"} == proposal.spec
     html = client.get(f"/proposals/{proposal.pk}/", follow=True).content.decode()
     assert f"market #{market.pk}" in html
+    factor_page = client.get("/factor/").content.decode()  # the "Bet on it" card lists it, and links the form
+    assert f'href="/markets/{market.pk}/"' in factor_page and 'id="factor-markets-propose"' in factor_page
 
 
 def test_the_pages_link_to_the_factor_form(client, user):
