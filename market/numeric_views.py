@@ -26,6 +26,7 @@ from market.numeric_charts import distribution_svg
 from market.services import account_for, forecast_place
 from market.services.forecasts import market_bins
 from market.services.trade_write import decimals_load
+from market.specs import criterion_in_words
 
 
 class ComponentsForm(forms.Form):
@@ -167,6 +168,9 @@ def _context(request: HttpRequest, market: Market, form: ComponentsForm, quote) 
         "mean": float(np.dot(current, (np.array(support[:-1]) + np.array(support[1:])) / 2)),
         "labels": bins.labels(),
         "spec_json": json.dumps(market.spec, indent=2, sort_keys=True),
+        "criterion_words": criterion_in_words(spec=market.spec, statistic=market.statistic, comparator="",
+                                              threshold=None, confidence=market.confidence)
+        if market.is_campaign else "",
         "config": config,
         "form": form,
         "component_rows": [(form[f"center_{i}"], form[f"spread_{i}"], form[f"weight_{i}"]) for i in range(3)],

@@ -139,7 +139,7 @@ def criterion_validate(*, spec: Any, statistic: str, comparator: str, threshold:
 _ARCH_WORDS = {"mlp": "an MLP", "transformer": "a transformer", "cnn": "a CNN"}
 
 
-def criterion_in_words(*, spec: dict, statistic: str, comparator: str, threshold: float,
+def criterion_in_words(*, spec: dict, statistic: str, comparator: str, threshold: float | None,
                        confidence: float) -> str:
     """One sentence stating when the market resolves YES."""
     if campaign_spec.is_campaign_spec(spec):

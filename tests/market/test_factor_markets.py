@@ -422,6 +422,7 @@ def test_a_numeric_factor_market_resolves_in_the_bin_of_the_estimate():
     for url in (f"/markets/{market.pk}/", f"/markets/{market.pk}/report/"):
         page = Client().get(url)
         assert page.status_code == 200 and link.salt not in page.content.decode()
+        assert "resolves in the bin that holds the estimate" in page.content.decode() or "report" in url
     forecast_place(user=UserFactory(), market=market,
                    distribution={"components": [{"center": 0.5, "spread": 0.1, "weight": 1.0}]})
     market_close(market=market.pk)
