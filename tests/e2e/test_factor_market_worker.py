@@ -85,9 +85,10 @@ def test_a_tiny_factor_market_resolves_through_real_workers_despite_a_killed_wor
 
     # the campaign API and the report show it, with the seed now revealed
     api = APIClient().get(f"/api/v1/markets/{market.pk}/campaign/")
-    if api.status_code == 200:  # the campaign API (resolution app)
-        data = api.json()
-        assert data["design_seed"] == link.design_seed and data["progress"]["rows_done"] >= 2
+    assert api.status_code == 200
+    data = api.json()
+    assert data["design_seed"] == link.design_seed and data["commitment_ok"] is True
+    assert data["progress"]["rows_done"] >= 2 and data["market_status"] == "resolved"
     report = APIClient().get(f"/markets/{market.pk}/report/")
     assert report.status_code == 200 and str(link.design_seed) in report.content.decode()
 
