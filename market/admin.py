@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin
 from market.exceptions import MarketStateError
-from market.models import Account, Forecast, LedgerEntry, Market, Position
+from market.models import Account, Forecast, LedgerEntry, Market, MarketCampaign, Position
 from market.services import market_annul, market_close, market_resolve
 
 
@@ -76,3 +76,19 @@ class AccountAdmin(ReadOnlyAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "debit_account", "credit_account", "amount", "market", "created_at", "memo")
     list_filter = ("kind",)
+
+
+@admin.register(MarketCampaign)
+class MarketCampaignAdmin(ReadOnlyAdmin):
+    """A factor market's campaign link. The design seed and salt are shown only once revealed at the close:
+    not even staff may know the design while forecasting is open (docs/factor-markets.md)."""
+
+    list_display = ("market", "revealed_at", "campaign", "rows_planned", "rows_decided", "seed")
+    fields = ("market", "revealed_at", "campaign", "rows_planned", "rows_decided", "started_at",
+              "stage_started_at", "seed", "decisions", "error")
+    readonly_fields = fields
+    exclude = ("design_seed", "salt", "report")
+
+    @admin.display(description="design seed (salt)")
+    def seed(self, obj: MarketCampaign) -> str:
+        return f"{obj.design_seed} ({obj.salt})" if obj.revealed else "hidden until the market closes"

@@ -460,3 +460,16 @@ def test_staff_can_resend_a_stage_and_annul_a_factor_market_and_nobody_else_can(
     staff.post(annul, {"reason": "the workers are down for a week"})
     market.refresh_from_db()
     assert market.status == "annulled" and "the workers are down" in market.resolution_note
+
+
+def test_the_admin_hides_the_seed_until_the_close_even_from_staff():
+    market = _open()
+    link = MarketCampaign.objects.get(market=market)
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = staff.get(f"/admin/market/marketcampaign/{market.pk}/change/").content.decode()
+    assert "hidden until the market closes" in page and link.salt not in page
+    assert link.salt not in staff.get("/admin/market/marketcampaign/").content.decode()
+    market_close(market=market.pk)
+    page = staff.get(f"/admin/market/marketcampaign/{market.pk}/change/").content.decode()
+    assert link.salt in page and str(link.design_seed) in page
