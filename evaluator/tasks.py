@@ -18,3 +18,13 @@ from evaluator.services import market_scores_recompute
 def market_scores_recompute_task(market_id: int) -> int:
     """Recompute the scores of one settled market (idempotent; sent on commit of the settlement)."""
     return market_scores_recompute(market_id=market_id)
+
+
+@shared_task(name="evaluator.tasks.factor_summary_warm_task", acks_late=True)
+def factor_summary_warm_task() -> str:
+    """Recompute and cache the general-factor summary of /factor/ after its data changed (debounced by
+    ``evaluator.receivers``), so the next visitor does not wait for the bootstrap. Returns the data
+    version."""
+    from evaluator.selectors import factor_summary
+
+    return str(factor_summary()["data_version"])
