@@ -4,6 +4,7 @@ campaign, docs/factor-markets.md), ``/proposals/`` (your proposals; staff: the r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -89,17 +90,23 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
     if "refresh" in request.POST:  # no JavaScript: redraw the parameters of the chosen concept and task
         form.is_valid()
         return _form_page(request, form)
+    return _submit(request, form, lambda f, status, errors=None: _form_page(request, f, errors, status=status))
+
+
+def _submit(request: HttpRequest, form: ProposalForm | FactorProposalForm,
+            page: Callable[..., HttpResponse]) -> HttpResponse:
+    """Check, throttle and submit a bound proposal form; ``page(form, status, errors)`` redraws it with the
+    service's messages on its inputs (``errors``: those of the spec's parameters, single experiments)."""
     if not form.is_valid():
-        return _form_page(request, form, status=400)
+        return page(form, 400)
     refused = _throttled(request, ProposalsThrottle)
     if refused:
         form.add_error(None, refused)
-        return _form_page(request, form, status=429)
+        return page(form, 429)
     try:
         proposal = proposal_create(proposer=request.user, data=form.proposal_data())
     except ProposalInvalid as exc:
-        param_errors = form.add_service_errors(exc.errors)
-        return _form_page(request, form, param_errors, status=400)
+        return page(form, 400, form.add_service_errors(exc.errors))
     messages.success(request, f"Proposal #{proposal.pk} submitted; staff will review it.")
     return redirect(f"/proposals/{proposal.pk}/")
 
@@ -121,20 +128,8 @@ def proposal_new_factor(request: HttpRequest) -> HttpResponse:
     """A factor market (concept g) resolved by a survey campaign: the same service as the API."""
     if request.method == "GET":
         return _factor_form_page(request, FactorProposalForm())
-    form = FactorProposalForm(request.POST)
-    if not form.is_valid():
-        return _factor_form_page(request, form, status=400)
-    refused = _throttled(request, ProposalsThrottle)
-    if refused:
-        form.add_error(None, refused)
-        return _factor_form_page(request, form, status=429)
-    try:
-        proposal = proposal_create(proposer=request.user, data=form.proposal_data())
-    except ProposalInvalid as exc:
-        form.add_service_errors(exc.errors)
-        return _factor_form_page(request, form, status=400)
-    messages.success(request, f"Proposal #{proposal.pk} submitted; staff will review it.")
-    return redirect(f"/proposals/{proposal.pk}/")
+    return _submit(request, FactorProposalForm(request.POST),
+                   lambda f, status, errors=None: _factor_form_page(request, f, status=status))
 
 
 @login_required
