@@ -7,15 +7,17 @@ Set PATHMARKET_SCREENSHOT_DIR to also save a full-page screenshot of every page 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django.utils import timezone
 
 from experiments.models import ExperimentRun
-from market.services import account_open, forecast_place, market_close
+from market.services import account_open, forecast_place, market_close, market_open
 from social.services import comment_create, follow_set
 from tests.experiments import pipeline_support
 from tests.experiments.pipeline_support import tiny_market
@@ -52,7 +54,13 @@ def world(eager_celery, django_capture_on_commit_callbacks):
         author=traders[0], market=market, body="I doubt it: `dis_ood` was 0.01 last time.", parent_id=top.pk
     )
     follow_set(user=user, market=market, following=True)
-    return {"user": user, "market": market, "resolved": resolved}
+    factor = market_open(  # a market on the general factor (docs/factor-markets.md), open: seed hidden
+        title="Does PC1 carry at least a third of the variance on tiny MLPs?", concept="g",
+        question="A factor?",
+        spec={"kind": "survey_campaign", "preset": "tiny", "tasks": ["digits"], "rows": 3,
+              "statistic": "pc1_share", "axes": {"steps": "30:40"}},
+        statistic="pc1_share", comparator=">=", threshold=0.33, close_time=timezone.now() + timedelta(days=3))
+    return {"user": user, "market": market, "resolved": resolved, "factor": factor}
 
 
 def pages(world) -> list[str]:
@@ -67,6 +75,10 @@ def pages(world) -> list[str]:
         "/me/",
         "/me/notifications/settings/",
         "/?q=digits&sort=closing",
+        f"/markets/{world['factor'].pk}/",
+        f"/markets/{world['factor'].pk}/report/",
+        "/proposals/new/factor/",
+        "/factor/",
     ]
 
 
