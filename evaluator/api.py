@@ -16,15 +16,19 @@ from evaluator import selectors
 from evaluator.factor import CONCEPTS
 from evaluator.factor_robust import VERDICT_CODES
 from evaluator.models import ForecasterKind
+from experiments.concepts import FACTOR, market_concept
 
-CONCEPT_PARAM = OpenApiParameter("concept", str, enum=list(CONCEPTS), description="Restrict to one concept A–H.")
+CONCEPT_PARAM = OpenApiParameter("concept", str, enum=[*CONCEPTS, FACTOR],
+                                 description="Restrict to one concept A–H, or g: the general factor's markets.")
 
 
 def _concept(request: Request) -> str | None:
-    value = (request.query_params.get("concept") or "").strip().upper()
-    if value and value not in CONCEPTS:
-        raise exceptions.ValidationError({"concept": [f"'{value}' is not a concept; use one of A–H."]})
-    return value or None
+    value = (request.query_params.get("concept") or "").strip()
+    concept = market_concept(value)
+    if value and concept is None:
+        raise exceptions.ValidationError(
+            {"concept": [f"'{value[:40]}' is not a concept; use one of A–H, or g for the general factor."]})
+    return concept
 
 
 class LeaderboardRowSerializer(serializers.Serializer):

@@ -14,16 +14,15 @@ from evaluator.factor import CONCEPTS
 from evaluator.models import ForecasterKind
 from experiments import charts
 from experiments.concepts import CONCEPTS as CONCEPT_INFO
+from experiments.concepts import FACTOR, FACTOR_INFO, market_concept
 
 CONCEPT_NAMES = {letter: info.name for letter, info in CONCEPT_INFO.items()}
 
 
 def _concept_param(request: HttpRequest) -> str | None:
-    concept = (request.GET.get("concept") or "").strip().upper()
-    if not concept:
-        return None
-    if concept not in CONCEPTS:
-        raise Http404("Unknown concept; use one of A–H.")
+    concept = market_concept((request.GET.get("concept") or "").strip())
+    if concept is None and (request.GET.get("concept") or "").strip():
+        raise Http404("Unknown concept; use one of A–H, or g for the general factor.")
     return concept
 
 
@@ -40,7 +39,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "board": board,
         "references": references,
         "concept": concept,
-        "concepts": [(c, CONCEPT_NAMES[c]) for c in CONCEPTS],
+        "concepts": [(c, CONCEPT_NAMES[c]) for c in CONCEPTS] + [(FACTOR, FACTOR_INFO.name)],
     })
 
 

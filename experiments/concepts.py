@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["CONCEPTS", "FACTOR", "FACTOR_INFO", "LEGACY_STATISTICS", "LETTERS", "MARKET_CONCEPTS", "STATISTIC_NAMES",
-           "ConceptInfo", "concept_of_statistic", "migrate_criterion"]
+           "ConceptInfo", "concept_of_statistic", "market_concept", "migrate_criterion"]
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,16 @@ FACTOR_INFO = ConceptInfo(
 """Markets on the factor (concept ``g``) are resolved by a survey campaign, not by one protocol."""
 MARKET_CONCEPTS: dict[str, ConceptInfo] = {**CONCEPTS, FACTOR: FACTOR_INFO}
 """What a market may be about: the eight concepts and the general factor."""
+
+
+def market_concept(value: str) -> str | None:
+    """A concept filter's value → ``"A"`` … ``"H"`` (either case) or ``"g"`` (the general factor); None
+    when it names neither. Lower-case ``g`` is the factor, so ``G`` must be written in capitals."""
+    if value == FACTOR:
+        return FACTOR
+    return value.upper() if value.upper() in CONCEPTS else None
+
+
 LEGACY_STATISTICS: dict[str, str] = {"one_minus_auroc_25": "auroc_25", "one_minus_cka": "cka_early_final"}
 """Old statistic names (oriented the other way) → today's name; the old value was ``1 − new``."""
 _FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}

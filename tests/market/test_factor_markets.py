@@ -473,3 +473,16 @@ def test_the_admin_hides_the_seed_until_the_close_even_from_staff():
     market_close(market=market.pk)
     page = staff.get(f"/admin/market/marketcampaign/{market.pk}/change/").content.decode()
     assert link.salt in page and str(link.design_seed) in page
+
+
+def test_the_leaderboard_and_calibration_filter_the_general_factors_markets():
+    api = APIClient()
+    board = api.get("/api/v1/leaderboard/?concept=g")
+    assert board.status_code == 200 and board.json()["concept"] == "g"
+    assert api.get("/api/v1/leaderboard/?concept=b").json()["concept"] == "B"  # letters in either case
+    bad = api.get("/api/v1/leaderboard/?concept=zz")
+    assert bad.status_code == 400 and "g for the general factor" in str(bad.json())
+    assert api.get("/api/v1/calibration/?concept=g").status_code == 200
+    page = Client().get("/leaderboard/?concept=g")
+    assert page.status_code == 200 and "The general factor" in page.content.decode()
+    assert Client().get("/leaderboard/?concept=zz").status_code == 404
