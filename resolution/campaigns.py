@@ -68,8 +68,9 @@ def campaign_estimate(*, link: MarketCampaign, rows: int) -> dict[str, Any]:
         robust = {"estimates": full["estimates"], "verdict": full["verdict"],
                   "verdict_code": full["verdict_code"], "tasks": full["tasks"],
                   "leave_one_task_out": full["leave_one_task_out"]}
-    except (ValueError, KeyError) as exc:  # too few rows for a check: say so on the report
-        robust = {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - the checks are for the report only: they never block a decision
+        logger.warning("factor robustness checks failed on campaign %s: %r", link.campaign_id, exc)
+        robust = {"error": str(exc) or repr(exc)}
     return {"rows": rows, "n_rows_used": int(len(matrix)), "factor": result.to_dict(),
             "statistic": _finite(value), "ci_low": _finite(low), "ci_high": _finite(high), "robust": robust,
             "computed_at": timezone.now().isoformat(timespec="seconds")}
