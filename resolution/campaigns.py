@@ -57,7 +57,8 @@ def campaign_estimate(*, link: MarketCampaign, rows: int) -> dict[str, Any]:
     """
     spec = link.market.spec
     matrix = survey_matrix(campaign_id=link.campaign_id, rows=rows)
-    stats = matrix[list(LETTERS)].astype(float)
+    # a non-finite cell (a statistic that overflowed) counts as missing, as in the survey's own analysis
+    stats = matrix[list(LETTERS)].astype(float).replace([math.inf, -math.inf], math.nan)
     result = general_factor(stats, transform=spec["transform"], n_bootstrap=int(spec["n_bootstrap"]),
                             n_null=int(spec["n_null"]), random_state=0)
     value, low, high = factor_statistic(result, spec)
